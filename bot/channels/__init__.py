@@ -1,0 +1,1 @@
+"""Channel adapters: they translate vendor payloads to domain values and back, nothing more."""

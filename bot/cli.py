@@ -1,0 +1,266 @@
+"""The `supportbot` command: run, migrate, kb check/search, chat, eval retrieval."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.errors import SupportBotError
+from bot.settings import Settings, load_settings
+from knowledge_base.errors import KnowledgeBaseError
+
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        overrides: dict[str, Any] = {}
+        if getattr(args, "host", None):
+            overrides["host"] = args.host
+        if getattr(args, "port", None):
+            overrides["port"] = args.port
+        settings = load_settings(**overrides)
+        logging.basicConfig(
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        return int(args.handler(args, settings))
+    except SupportBotError as exc:
+        print(f"supportbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KnowledgeBaseError as exc:
+        print(f"supportbot: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="supportbot", description="Customer-support bot with human handoff."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the server (web chat, health endpoint)")
+    run.add_argument("--host", help="bind address (default: SUPPORTBOT_HOST)")
+    run.add_argument("--port", type=int, help="port (default: SUPPORTBOT_PORT)")
+    run.set_defaults(handler=cmd_run)
+
+    mig = sub.add_parser("migrate", help="create or upgrade the database schema")
+    mig.set_defaults(handler=cmd_migrate)
+
+    kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(metavar="KB_COMMAND")
+    check = kb.add_parser("check", help="validate every article; file:line: problem; exit 1 on any")
+    check.add_argument("path", nargs="?", type=Path, help="folder (default: SUPPORTBOT_KB_PATH)")
+    check.set_defaults(handler=cmd_kb_check)
+    search = kb.add_parser("search", help="ranked articles for a message and the bot's decision")
+    search.add_argument("text")
+    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(handler=cmd_kb_search)
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal")
+    chat.add_argument("--debug", action="store_true", help="show candidates and scores")
+    chat.set_defaults(handler=cmd_chat)
+
+    ev = sub.add_parser("eval", help="evaluations").add_subparsers(metavar="EVAL")
+    retrieval = ev.add_parser("retrieval", help="retrieval and decision quality on labelled queries")
+    retrieval.add_argument(
+        "--faq", type=Path, required=True, help="JSON lines: id, title, answer, questions, tags"
+    )
+    retrieval.add_argument(
+        "--queries", type=Path, required=True, help="JSON lines: text, expected (id or null)"
+    )
+    retrieval.add_argument("--json", action="store_true", help="print one JSON object")
+    retrieval.set_defaults(handler=cmd_eval_retrieval)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from bot.app import create_app
+
+    print(f"supportbot: chat with the bot at http://{settings.host}:{settings.port}/", flush=True)
+    print(f"supportbot: health at http://{settings.host}:{settings.port}/health", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.persistence.database import migrate
+
+    asyncio.run(migrate(settings.effective_database_url))
+    print("supportbot: database is up to date")
+    return 0
+
+
+def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
+    from knowledge_base.loader import check_folder
+
+    folder = args.path or settings.kb_path
+    result = check_folder(folder)
+    for problem in result.problems:
+        print(problem)
+    if result.problems:
+        print(f"{len(result.problems)} problem(s) in {result.files} file(s)", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"ok: {len(result.articles)} articles in {result.files} file(s)")
+    return 0
+
+
+async def _started_service(settings: Settings, *, quiet: bool = True) -> Any:
+    from bot.knowledge import make_knowledge_service
+
+    service = make_knowledge_service(
+        settings.model_copy(update={"kb_reload": False}), show_progress=not quiet
+    )
+    await service.start()
+    await service.wait_until_learned()
+    return service
+
+
+def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import understand
+
+    async def go() -> int:
+        service = await _started_service(settings)
+        try:
+            query = understand(args.text)
+            if not isinstance(query, str):
+                print(f"decision: small talk ({query.value}); no search")
+                return 0
+            verdict = await service.search(query, limit=args.limit)
+        finally:
+            await service.stop()
+        if args.json:
+            print(json.dumps(_verdict_json(verdict), indent=2))
+            return 0
+        print(
+            f"decision: {verdict.outcome.value} (confidence {verdict.confidence:.3f}, "
+            f"abstain below {service.rule.abstain_below:.3f})"
+        )
+        for rank, hit in enumerate(verdict.hits, start=1):
+            learned = "-" if hit.learned is None else f"{hit.learned:.3f}"
+            print(
+                f"{rank}. {hit.article_id:<36} score {hit.score:.3f}  dense {hit.dense:.3f}  "
+                f"lexical {hit.lexical:.3f}  learned {learned}  {hit.title}"
+            )
+        return 0
+
+    return asyncio.run(go())
+
+
+def _verdict_json(verdict: Any) -> dict[str, Any]:
+    return {
+        "decision": verdict.outcome.value,
+        "confidence": round(verdict.confidence, 4),
+        "hits": [
+            {
+                "id": h.article_id,
+                "title": h.title,
+                "score": round(h.score, 4),
+                "dense": round(h.dense, 4),
+                "lexical": round(h.lexical, 4),
+                "learned": None if h.learned is None else round(h.learned, 4),
+            }
+            for h in verdict.hits
+        ],
+    }
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_services, close_services
+    from bot.channels.memory import MemoryConversation
+    from bot.domain import Channel, CustomerIdentity
+
+    async def go() -> int:
+        services = await build_services(settings.model_copy(update={"kb_reload": False}))
+        conversation = MemoryConversation(
+            services.engine,
+            chat_id=f"cli-{id(services)}",
+            customer=CustomerIdentity("terminal"),
+            channel=Channel.CLI,
+        )
+        print(
+            f"{settings.store_name} assistant. Type your question; an empty line or Ctrl-D quits. "
+            "Answer a choice with its number."
+        )
+        pending: list[tuple[str, str]] = []
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "you> ")
+                except EOFError:
+                    break
+                if not line.strip():
+                    break
+                if line.strip().isdigit() and pending and 1 <= int(line) <= len(pending):
+                    label, payload = pending[int(line) - 1]
+                    replies = await conversation.press(payload, label)
+                else:
+                    replies = await conversation.say(line)
+                pending = []
+                for reply in replies:
+                    print(f"bot> {reply.text}")
+                    if reply.link:
+                        print(f"     {reply.link}")
+                    for choice in reply.choices:
+                        pending.append((choice.label, choice.payload))
+                        print(f"     [{len(pending)}] {choice.label}")
+                turn = conversation.last_turn
+                if args.debug and turn is not None:
+                    print(f"     ({turn.decision.value}, confidence {turn.confidence:.3f})")
+                    for c in turn.candidates:
+                        print(
+                            f"       {c.article_id:<36} {c.score:.3f} dense {c.dense:.3f} lexical {c.lexical:.3f}"
+                        )
+        finally:
+            await close_services(services)
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.evaluation import evaluate, load_faq, load_queries
+    from bot.knowledge import make_knowledge_service
+
+    articles = load_faq(args.faq)
+    queries = load_queries(args.queries)
+
+    async def go() -> dict[str, Any]:
+        with tempfile.TemporaryDirectory() as scratch:
+            local = settings.model_copy(update={"kb_reload": False, "kb_path": Path(scratch)})
+            service = make_knowledge_service(local)
+            try:
+                await service.install(articles)
+                await service.wait_until_learned()
+                return dict(await evaluate(service, queries))
+            finally:
+                await service.stop()
+
+    result = asyncio.run(go())
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

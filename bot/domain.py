@@ -1,0 +1,108 @@
+"""Domain values shared by the engine, the channels and the handoff. Frozen: they cross boundaries."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Channel(enum.StrEnum):
+    MEMORY = "memory"
+    WEB = "web"
+    TELEGRAM = "telegram"
+    CLI = "cli"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class Decision(enum.StrEnum):
+    """What the bot decided to do with a customer message."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    ABSTAIN = "abstain"
+    SMALL_TALK = "small_talk"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """Where a conversation lives: the channel and the channel's own id for the chat."""
+
+    channel: Channel
+    chat_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel.value}:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerIdentity:
+    channel_user_id: str
+    display_name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    ref: ConversationRef
+    customer: CustomerIdentity
+    text: str
+    received_at: datetime
+    vendor_message_id: str | None = None
+    button_payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A quick-reply button: what it says and what it sends back."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One ranked article for a message, with the scores that ranked it."""
+
+    article_id: str
+    title: str
+    score: float
+    dense: float
+    lexical: float
+    learned: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    decision: Decision
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    answer_article_id: str | None = None
+
+    @property
+    def top(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The outcome of one customer message: what was decided and what the customer is told."""
+
+    decision: Decision
+    confidence: float
+    replies: tuple[Reply, ...]
+    article_id: str | None = None
+    candidates: tuple[Candidate, ...] = field(default=())

@@ -1,0 +1,153 @@
+"""The channel-agnostic brain: one customer message in, the bot's decision and replies out.
+
+It sees only ports (bot.ports) and domain values; no vendor library, no database driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import Protocol
+
+from bot.domain import (
+    Candidate,
+    ConversationRef,
+    CustomerIdentity,
+    Decision,
+    Direction,
+    IncomingMessage,
+    Reply,
+    Turn,
+)
+from bot.ports import ConversationStore, KnowledgeSearch
+from bot.replies import ARTICLE_PAYLOAD_PREFIX, HUMAN_PAYLOAD, Wording
+from bot.small_talk import SmallTalk, classify, strip_pleasantries
+from bot.text import check_message
+
+log = logging.getLogger(__name__)
+
+
+def understand(text: str) -> SmallTalk | str:
+    """Small talk is answered as such; anything else becomes the query the search sees."""
+    kind = classify(text)
+    return kind if kind is not None else strip_pleasantries(text)
+
+
+class HandoffGateway(Protocol):
+    """Where a conversation goes when a person must take over."""
+
+    async def request(self, ref: ConversationRef, customer: CustomerIdentity, reason: str) -> Reply: ...
+
+
+class Engine:
+    def __init__(
+        self,
+        search: KnowledgeSearch,
+        store: ConversationStore,
+        wording: Wording,
+        handoff: HandoffGateway,
+        max_message_chars: int,
+    ) -> None:
+        self._search = search
+        self._store = store
+        self._wording = wording
+        self._handoff = handoff
+        self._max_chars = max_message_chars
+        # One lock per live conversation: a customer's messages are answered in order.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, ref: ConversationRef) -> asyncio.Lock:
+        lock = self._locks.get(ref.key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[ref.key] = lock
+        return lock
+
+    async def handle(self, message: IncomingMessage) -> Turn | None:
+        """Decide and record; None when this vendor message was already handled (a redelivery)."""
+        lock = self._lock(message.ref)
+        async with lock:
+            return await self._handle_locked(message)
+
+    async def _handle_locked(self, message: IncomingMessage) -> Turn | None:
+        checked = check_message(message.text, self._max_chars)
+        fresh = await self._store.record_message(
+            message.ref,
+            message.customer,
+            Direction.INBOUND,
+            checked.text,
+            vendor_message_id=message.vendor_message_id,
+        )
+        if not fresh:
+            log.info("duplicate delivery ignored", extra={"conversation": message.ref.key})
+            return None
+        if message.button_payload:
+            turn = await self._on_button(message, message.button_payload)
+        elif checked.problem is not None:
+            reply = self._wording.invalid(checked.problem, self._max_chars)
+            turn = Turn(Decision.INVALID, 0.0, (reply,))
+        else:
+            turn = await self._on_text(message, checked.text)
+        for reply in turn.replies:
+            await self._store.record_message(
+                message.ref,
+                message.customer,
+                Direction.OUTBOUND,
+                reply.text,
+                decision=turn.decision,
+                confidence=round(turn.confidence, 4),
+                article_id=turn.article_id,
+            )
+        return turn
+
+    async def _on_text(self, message: IncomingMessage, text: str) -> Turn:
+        understood = understand(text)
+        if isinstance(understood, SmallTalk):
+            return Turn(Decision.SMALL_TALK, 1.0, (self._wording.small_talk(understood),))
+        try:
+            result = await self._search.search(understood)
+        except Exception:  # the customer gets a plain apology, never a stack trace
+            log.exception("search failed", extra={"conversation": message.ref.key})
+            return Turn(Decision.ABSTAIN, 0.0, (self._wording.unavailable(),))
+        if result.decision is Decision.ANSWER and result.answer_article_id:
+            return self._answer_turn(result.answer_article_id, result.confidence, result.candidates)
+        if result.decision is Decision.CLARIFY:
+            titles = [(c.article_id, c.title) for c in result.candidates[:3]]
+            reply = self._wording.clarify(titles)
+            return Turn(Decision.CLARIFY, result.confidence, (reply,), candidates=result.candidates)
+        return Turn(
+            Decision.ABSTAIN,
+            result.confidence,
+            (self._wording.abstain(),),
+            candidates=result.candidates,
+        )
+
+    def _answer_turn(self, article_id: str, confidence: float, candidates: tuple[Candidate, ...]) -> Turn:
+        found = self._search.article_answer(article_id)
+        if found is None:
+            return Turn(Decision.ABSTAIN, 0.0, (self._wording.abstain(),), candidates=candidates)
+        title, body, link = found
+        reply = self._wording.answer(title, body, link)
+        return Turn(Decision.ANSWER, confidence, (reply,), article_id=article_id, candidates=candidates)
+
+    async def _on_button(self, message: IncomingMessage, payload: str) -> Turn:
+        if payload == HUMAN_PAYLOAD:
+            reply = await self._handoff.request(message.ref, message.customer, "human_request")
+            return Turn(Decision.ABSTAIN, 1.0, (reply,))
+        if payload.startswith(ARTICLE_PAYLOAD_PREFIX):
+            return self._answer_turn(payload.removeprefix(ARTICLE_PAYLOAD_PREFIX), 1.0, ())
+        reply = self._wording.invalid("unknown_button", self._max_chars)
+        return Turn(Decision.INVALID, 0.0, (reply,))
+
+
+class RecordingHandoff:
+    """The handoff until a desk or Slack is connected: the request is stored and the customer told."""
+
+    def __init__(self, store: ConversationStore, wording: Wording) -> None:
+        self._store = store
+        self._wording = wording
+
+    async def request(self, ref: ConversationRef, customer: CustomerIdentity, reason: str) -> Reply:
+        await self._store.record_event(ref, "handoff_requested", {"reason": reason})
+        return self._wording.handoff_requested()

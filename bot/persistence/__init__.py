@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, the repository the engine talks to, Alembic migrations."""

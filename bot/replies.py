@@ -1,0 +1,72 @@
+"""Everything the bot says in its own words, in one place so a store can reword it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain import Choice, Reply
+from bot.small_talk import SmallTalk
+
+HUMAN_PAYLOAD = "human"
+ARTICLE_PAYLOAD_PREFIX = "article:"
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    store_name: str
+    support_contact: str
+
+    def talk_to_person(self) -> Choice:
+        return Choice("Talk to a person", HUMAN_PAYLOAD)
+
+    def small_talk(self, kind: SmallTalk) -> Reply:
+        text = {
+            SmallTalk.GREETING: f"Hi! I'm the {self.store_name} assistant. Ask me about orders, shipping, "
+            "returns or our products.",
+            SmallTalk.THANKS: "You're welcome! Is there anything else I can help with?",
+            SmallTalk.GOODBYE: "Thanks for stopping by. Have a great day!",
+            SmallTalk.ACK: "Great. Anything else I can help with?",
+            SmallTalk.BOT_QUESTION: f"I'm the {self.store_name} virtual assistant. I answer common questions "
+            "straight away, and I can bring in a person from our team whenever you like.",
+            SmallTalk.WELLBEING: "I'm doing well, thanks for asking! What can I help you with today?",
+        }[kind]
+        return Reply(text)
+
+    def answer(self, title: str, body: str, link: str | None) -> Reply:
+        return Reply(body, link=link)
+
+    def clarify(self, titles: list[tuple[str, str]]) -> Reply:
+        choices = tuple(Choice(title, ARTICLE_PAYLOAD_PREFIX + article_id) for article_id, title in titles)
+        return Reply(
+            "I want to be sure I answer the right question. Which of these is closest?",
+            choices=(*choices, self.talk_to_person()),
+        )
+
+    def abstain(self) -> Reply:
+        return Reply(
+            "I'm sorry, I don't know the answer to that one, and I'd rather not guess. "
+            f"A person from our team can help: {self.support_contact}.",
+            choices=(self.talk_to_person(),),
+        )
+
+    def handoff_requested(self) -> Reply:
+        return Reply(
+            "Thanks, I've passed your conversation to our team, with everything you've written so far, "
+            f"so you won't need to repeat yourself. They'll reply here. Our hours: {self.support_contact}."
+        )
+
+    def invalid(self, problem: str, limit: int) -> Reply:
+        text = {
+            "empty": "I didn't get any text there. Could you type your question?",
+            "too_long": f"That message is too long for me (the limit is {limit:,} characters). "
+            "Could you send your main question in a shorter message?",
+            "binary": "I can only read text messages. Could you type your question?",
+            "no_words": "I couldn't find a question in that message. Could you type it in words?",
+        }.get(problem, "Sorry, I couldn't read that message. Could you type your question again?")
+        return Reply(text)
+
+    def unavailable(self) -> Reply:
+        return Reply(
+            "Sorry, something went wrong on our side and I couldn't look that up. "
+            f"Please try again in a moment, or reach our team: {self.support_contact}."
+        )

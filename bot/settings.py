@@ -1,0 +1,132 @@
+"""One validated settings object, read once from the environment (prefix SUPPORTBOT_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_KB_PATH = PROJECT_ROOT / "knowledge_base" / "articles"
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+ENV_PREFIX = "SUPPORTBOT_"
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Components receive values, never the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy async URL; empty means a SQLite file under the data directory.",
+    )
+    kb_path: Path = Field(default=DEFAULT_KB_PATH, description="Folder of markdown articles.")
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Where the SQLite file, vector cache and learned state live.",
+    )
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address the server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of the server.")
+    store_name: str = Field(default="Copperline Coffee Co.", min_length=1, description="Shown to customers.")
+    support_contact: str = Field(
+        default="help@copperline.example, Mon–Fri 9:00–17:00 Mountain Time",
+        min_length=1,
+        description="How customers reach a person; the bot says it when it cannot help.",
+    )
+    auto_migrate: bool = Field(default=True, description="Apply database migrations when the server starts.")
+    embedder: Literal["minilm", "hashing"] = Field(
+        default="minilm",
+        description="minilm: the real sentence-transformers model; hashing: a fast deterministic stand-in for development.",
+    )
+    model_path: Path | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers model; default: the bundled all-MiniLM-L6-v2.",
+    )
+    kb_reload: bool = Field(
+        default=True, description="Watch the knowledge-base folder and reload edits live."
+    )
+    learn: bool = Field(
+        default=True,
+        description="Train the ranking head on the articles' example questions (in the background).",
+    )
+    max_message_chars: int = Field(
+        default=4000,
+        ge=1,
+        le=100_000,
+        description="Longer customer messages are refused with a clear reply.",
+    )
+    abstain_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which the bot says it does not know; empty: calibrated on the knowledge base.",
+    )
+    abstain_target: float = Field(
+        default=0.75,
+        ge=0.5,
+        le=0.99,
+        description="Share of unanswerable questions the calibrated threshold refuses (more: fewer wrong answers, more handoffs).",
+    )
+    clarify_margin: float = Field(
+        default=0.04,
+        ge=0.0,
+        le=1.0,
+        description="Offer choices when the top two articles are this close.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Log verbosity."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'supportbot.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise SettingsError naming each bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = ENV_PREFIX + field.upper()
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"  {name}: {error['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(name, default, description) for every setting: used by the README and env.example checks."""
+    rows = []
+    for field, info in Settings.model_fields.items():
+        default = info.default
+        shown = "" if default is None or default == "" else str(default)
+        if isinstance(default, Path):
+            shown = "(bundled)" if field in {"kb_path", "data_dir"} else str(default)
+        rows.append((ENV_PREFIX + field.upper(), shown, info.description or ""))
+    return rows

@@ -92,7 +92,9 @@ def parse_text(path: Path, text: str) -> tuple[list[Article], list[Problem]]:
         try:
             meta, lines = _parse_front_matter(header)
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
+            # The context mark is where the broken construct opened (an unclosed '['),
+            # which is the line an editor must fix; the problem mark is where parsing gave up.
+            mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
             line = 2 + (mark.line if mark is not None else 0)
             reason = getattr(exc, "problem", None) or "invalid YAML"
             return [], [Problem(path, line, f"front matter is not valid YAML: {reason}")]

@@ -135,12 +135,13 @@ async def _started_service(settings: Settings, *, quiet: bool = True) -> Any:
 
 def cmd_kb_search(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine import understand
+    from bot.small_talk import SmallTalk
 
     async def go() -> int:
         service = await _started_service(settings)
         try:
             query = understand(args.text)
-            if not isinstance(query, str):
+            if isinstance(query, SmallTalk):
                 print(f"decision: small talk ({query.value}); no search")
                 return 0
             verdict = await service.search(query, limit=args.limit)

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.engine import understand
 from bot.errors import SupportBotError
+from bot.small_talk import SmallTalk
 from knowledge_base.article import ID_PATTERN, Article, slugify
 from knowledge_base.search import Outcome, Verdict
 from knowledge_base.service import KnowledgeService
@@ -131,7 +132,7 @@ def _ratio(part: int, whole: int) -> float:
 async def evaluate(service: KnowledgeService, queries: list[LabelledQuery]) -> dict[str, float | int]:
     """Every query through the bot's own decision; latency from single searches as the bot runs them."""
     prepared = [understand(q.text) for q in queries]
-    searchable = [(i, p) for i, p in enumerate(prepared) if isinstance(p, str)]
+    searchable = [(i, p) for i, p in enumerate(prepared) if not isinstance(p, SmallTalk)]
     vectors = service.encode_many([p for _, p in searchable])
     verdicts: list[Verdict | None] = [None] * len(queries)
     for (i, text), vector in zip(searchable, vectors, strict=True):

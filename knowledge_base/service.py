@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,10 +184,22 @@ class KnowledgeService:
     def _rule_for(self, index: KnowledgeIndex, head: LearnedHead | None) -> DecisionRule:
         threshold = self._options.abstain_threshold
         if threshold is None:
-            threshold = calibrate(
-                index, head is not None, self._options.weights, self._options.abstain_target
-            )
+            threshold = self._calibrated(index, learned=head is not None)
         return DecisionRule(abstain_below=threshold, clarify_margin=self._options.clarify_margin)
+
+    def _calibrated(self, index: KnowledgeIndex, learned: bool) -> float:
+        """Calibration costs seconds on a large base: cache it per version, like the head."""
+        target = self._options.abstain_target
+        path = self._head_path(index.version)
+        cache = None if path is None else path.with_name(f"{path.stem}-rule-{int(learned)}-{target:.3f}.json")
+        if cache is not None and cache.exists():
+            with contextlib.suppress(ValueError, OSError, KeyError):
+                return float(json.loads(cache.read_text())["abstain_below"])
+        threshold = calibrate(index, learned, self._options.weights, target)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps({"abstain_below": threshold}))
+        return threshold
 
     def _head_path(self, version: str) -> Path | None:
         if self._data_dir is None:

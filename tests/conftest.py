@@ -13,9 +13,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bot.persistence.database import create_engine, migrate  # noqa: E402
-from bot.persistence.repository import Repository  # noqa: E402
-from knowledge_base.embedder import HashingEmbedder  # noqa: E402
+from bot.persistence.database import create_engine, migrate
+from bot.persistence.repository import Repository
+from knowledge_base.embedder import HashingEmbedder
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -48,7 +48,9 @@ def test_a_conversation_over_http(client: TestClient) -> None:
     assert second["conversation"] == conversation
     assert second["decision"] == "abstain"
     assert second["replies"][0]["choices"] == [{"label": "Talk to a person", "payload": "human"}]
-    third = client.post("/api/chat", json={"text": "", "button": "human", "conversation": conversation}).json()
+    third = client.post(
+        "/api/chat", json={"text": "", "button": "human", "conversation": conversation}
+    ).json()
     assert "passed your conversation to our team" in third["replies"][0]["text"]
 
 

@@ -33,7 +33,9 @@ def test_engine_sees_only_ports_and_domain() -> None:
     for name in ("engine.py", "domain.py", "ports.py", "replies.py", "small_talk.py", "text.py"):
         imported = imports_of(ROOT / "bot" / name)
         assert not {top(i) for i in imported} & (VENDOR | {"knowledge_base"}), name
-        assert not any(i.startswith("bot.persistence") or i.startswith("bot.channels") for i in imported), name
+        assert not any(i.startswith("bot.persistence") or i.startswith("bot.channels") for i in imported), (
+            name
+        )
 
 
 def test_handoff_imports_only_domain_and_ports() -> None:

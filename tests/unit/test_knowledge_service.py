@@ -25,7 +25,9 @@ class CountingEmbedder(HashingEmbedder):
         return super().encode(texts)
 
 
-async def test_unchanged_articles_are_never_embedded_again_across_restarts(kb_folder: Path, tmp_path: Path) -> None:
+async def test_unchanged_articles_are_never_embedded_again_across_restarts(
+    kb_folder: Path, tmp_path: Path
+) -> None:
     embedder = CountingEmbedder()
     service = await started_service(kb_folder, tmp_path / "data", embedder)
     first = len(embedder.encoded)
@@ -40,7 +42,9 @@ async def test_unchanged_articles_are_never_embedded_again_across_restarts(kb_fo
     (kb_folder / "gift-cards.md").write_text(text)
     service = await started_service(kb_folder, tmp_path / "data", embedder)
     await service.stop()
-    assert embedder.encoded == ["Digital gift cards from $10 to $200 are sold on our site and expire after 5 years."]
+    assert embedder.encoded == [
+        "Digital gift cards from $10 to $200 are sold on our site and expire after 5 years."
+    ]
 
 
 async def test_learned_head_is_cached_per_version(kb_folder: Path, tmp_path: Path) -> None:

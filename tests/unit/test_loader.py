@@ -41,7 +41,9 @@ def test_fixture_base_loads_articles_and_faq_sections(kb_folder: Path) -> None:
 
 
 def test_bad_yaml_points_at_the_line(kb_folder: Path) -> None:
-    write(kb_folder, "broken.md", "---\nid: broken\ntitle: Broken\nquestions: [unclosed\ntags: []\n---\nBody.\n")
+    write(
+        kb_folder, "broken.md", "---\nid: broken\ntitle: Broken\nquestions: [unclosed\ntags: []\n---\nBody.\n"
+    )
     found = problems_of(kb_folder)
     assert len(found) == 1
     assert found[0].startswith(f"{kb_folder / 'broken.md'}:")
@@ -67,7 +69,10 @@ def test_duplicate_id_names_both_files(kb_folder: Path) -> None:
 
 def test_empty_answer_points_below_front_matter(kb_folder: Path) -> None:
     write(kb_folder, "empty.md", "---\nid: empty-one\ntitle: Empty\n---\n\n   \n")
-    assert any(p.endswith("empty.md:5: empty answer: write the answer below the front matter") for p in problems_of(kb_folder))
+    assert any(
+        p.endswith("empty.md:5: empty answer: write the answer below the front matter")
+        for p in problems_of(kb_folder)
+    )
 
 
 def test_question_listed_under_two_articles(kb_folder: Path) -> None:
@@ -78,7 +83,9 @@ def test_question_listed_under_two_articles(kb_folder: Path) -> None:
     )
     found = problems_of(kb_folder)
     assert len(found) == 1
-    assert "question 'When will I get my money back?'" in found[0] or "when will I get my money back" in found[0]
+    assert (
+        "question 'When will I get my money back?'" in found[0] or "when will I get my money back" in found[0]
+    )
     assert "refund-timing" in found[0] and "dupe-question" in found[0]
 
 
@@ -97,7 +104,9 @@ def test_unterminated_front_matter_and_non_utf8(kb_folder: Path) -> None:
     write(kb_folder, "open.md", "---\nid: open\ntitle: Open\n")
     (kb_folder / "latin1.md").write_bytes("---\nid: caf\ntitle: Caf\xe9\n---\nx\n".encode("latin-1"))
     found = problems_of(kb_folder)
-    assert any(p.endswith("open.md:1: front matter starts with '---' but never ends with '---'") for p in found)
+    assert any(
+        p.endswith("open.md:1: front matter starts with '---' but never ends with '---'") for p in found
+    )
     assert any(p.endswith("latin1.md:3: not UTF-8 text") for p in found)
 
 

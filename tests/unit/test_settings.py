@@ -37,11 +37,17 @@ def test_environment_is_read_with_the_prefix(monkeypatch: pytest.MonkeyPatch) ->
         ("SUPPORTBOT_PORT", "70000", "SUPPORTBOT_PORT: Input should be less than or equal to 65535"),
         ("SUPPORTBOT_DATABASE_URL", "mysql://x", "SUPPORTBOT_DATABASE_URL: Value error, must start with"),
         ("SUPPORTBOT_EMBEDDER", "gpt", "SUPPORTBOT_EMBEDDER: Input should be 'minilm' or 'hashing'"),
-        ("SUPPORTBOT_ABSTAIN_TARGET", "2", "SUPPORTBOT_ABSTAIN_TARGET: Input should be less than or equal to 0.99"),
+        (
+            "SUPPORTBOT_ABSTAIN_TARGET",
+            "2",
+            "SUPPORTBOT_ABSTAIN_TARGET: Input should be less than or equal to 0.99",
+        ),
         ("SUPPORTBOT_LOG_LEVEL", "loud", "SUPPORTBOT_LOG_LEVEL: Input should be"),
     ],
 )
-def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str) -> None:
+def test_bad_values_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
         load_settings()
@@ -49,7 +55,9 @@ def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str,
     assert repr(value).lower() in str(caught.value).lower()
 
 
-def test_the_command_exits_2_with_the_message(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_command_exits_2_with_the_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SUPPORTBOT_PORT", "-1")
     assert main(["kb", "check"]) == 2
     err = capsys.readouterr().err

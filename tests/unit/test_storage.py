@@ -30,9 +30,17 @@ async def test_migrations_create_the_schema_and_can_go_back(database_url: str) -
 
 
 async def test_messages_are_stored_in_order_with_decisions(repository: Repository) -> None:
-    assert await repository.record_message(REF, WHO, Direction.INBOUND, "¿dónde está mi pedido?", vendor_message_id="u1")
     assert await repository.record_message(
-        REF, WHO, Direction.OUTBOUND, "Here it is", decision=Decision.ANSWER, confidence=0.81, article_id="track-order"
+        REF, WHO, Direction.INBOUND, "¿dónde está mi pedido?", vendor_message_id="u1"
+    )
+    assert await repository.record_message(
+        REF,
+        WHO,
+        Direction.OUTBOUND,
+        "Here it is",
+        decision=Decision.ANSWER,
+        confidence=0.81,
+        article_id="track-order",
     )
     stored = await repository.transcript(REF)
     assert [(m.direction, m.text) for m in stored] == [
@@ -54,4 +62,6 @@ async def test_a_vendor_message_id_is_recorded_once_per_channel(repository: Repo
 async def test_events_are_kept_with_their_conversation(repository: Repository) -> None:
     await repository.record_message(REF, WHO, Direction.INBOUND, "human please")
     await repository.record_event(REF, "handoff_requested", {"reason": "human_request"})
-    assert await repository.events("handoff_requested") == [("handoff_requested", {"reason": "human_request"})]
+    assert await repository.events("handoff_requested") == [
+        ("handoff_requested", {"reason": "human_request"})
+    ]

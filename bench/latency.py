@@ -1,6 +1,6 @@
 """One engine turn versus the bare model encoding the same message, measured in the same run.
 
-    python -m bench.latency --json
+python -m bench.latency --json
 """
 
 from __future__ import annotations

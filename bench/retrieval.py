@@ -95,12 +95,17 @@ def _csv(path: Path, text: str, label: str) -> Split:
 def _lines(folder: Path) -> Split:
     texts = (folder / "seq.in").read_text(encoding="utf-8").splitlines()
     labels_file = folder / "label"
-    labels = labels_file.read_text(encoding="utf-8").splitlines() if labels_file.exists() else ["oos"] * len(texts)
+    labels = (
+        labels_file.read_text(encoding="utf-8").splitlines() if labels_file.exists() else ["oos"] * len(texts)
+    )
     return list(zip(texts, labels, strict=True))  # type: ignore[arg-type]
 
 
 async def one_run(
-    articles: list[Article], queries: list[LabelledQuery], embedder: SentenceTransformerEmbedder, data_dir: Path
+    articles: list[Article],
+    queries: list[LabelledQuery],
+    embedder: SentenceTransformerEmbedder,
+    data_dir: Path,
 ) -> dict[str, Any]:
     service = KnowledgeService(data_dir / "unused", embedder, data_dir, SearchOptions(reload=False))
     try:
@@ -128,9 +133,22 @@ async def run(dataset: str, shots: int, seeds: int, data: Path) -> dict[str, Any
             runs.append(await one_run(articles, queries, embedder, Path(scratch)))
             if dataset == "store":
                 break
-    summary: dict[str, Any] = {"dataset": dataset, "shots": shots, "seeds": len(runs), "queries": runs[0]["queries"]}
-    for key in ("top1", "top3", "in_scope_accuracy", "resolved_rate", "clarify_rate", "abstain_recall",
-                "abstain_precision", "p50_ms"):
+    summary: dict[str, Any] = {
+        "dataset": dataset,
+        "shots": shots,
+        "seeds": len(runs),
+        "queries": runs[0]["queries"],
+    }
+    for key in (
+        "top1",
+        "top3",
+        "in_scope_accuracy",
+        "resolved_rate",
+        "clarify_rate",
+        "abstain_recall",
+        "abstain_precision",
+        "p50_ms",
+    ):
         values = [r[key] for r in runs]
         summary[f"{key}_mean"] = round(statistics.fmean(values), 4)
         if len(values) > 1:
@@ -140,8 +158,12 @@ async def run(dataset: str, shots: int, seeds: int, data: Path) -> dict[str, Any
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", required=True, choices=["banking77", "clinc150", "banking77_oos", "bitext", "store"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--dataset", required=True, choices=["banking77", "clinc150", "banking77_oos", "bitext", "store"]
+    )
     parser.add_argument("--shots", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)

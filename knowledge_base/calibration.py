@@ -68,8 +68,9 @@ def cross_fitted_probes(index: KnowledgeIndex, weights: RankingWeights, learn: b
         fold_questions = np.flatnonzero(questions & hidden_article)
         if len(fold_questions) > MAX_PROBES_PER_FOLD:
             fold_questions = rng.choice(fold_questions, MAX_PROBES_PER_FOLD, replace=False)
-        for row in fold_questions:
-            text = _text_of(index, int(row))
+        for fold_row in fold_questions:
+            row = int(fold_row)
+            text = _text_of(index, row)
             fused, *_ = article_scores(
                 index,
                 index.vectors[row],

@@ -21,10 +21,8 @@ ARTICLE_FIELDS = {"id", "title", "questions", "tags", "related", "link"}
 FAQ_PAGE_FIELDS = {"tags", "related"}
 MAX_FILE_BYTES = 1_000_000
 
-try:  # the C loader is several times faster; the warm start of a large base depends on it
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+# The C loader is several times faster; the warm start of a large base depends on it.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -113,12 +113,10 @@ class Repository:
             if vendor_message_id is not None:
                 statement = statement.on_conflict_do_nothing(index_elements=["channel", "vendor_message_id"])
             result = await session.execute(statement)
-            if result.rowcount == 0:
+            if getattr(result, "rowcount", 1) == 0:
                 return False
             await session.execute(
-                ConversationRow.__table__.update()
-                .where(ConversationRow.id == conversation_id)
-                .values(updated_at=now)
+                update(ConversationRow).where(ConversationRow.id == conversation_id).values(updated_at=now)
             )
             return True
 

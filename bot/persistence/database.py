@@ -26,16 +26,32 @@ def create_engine(url: str) -> AsyncEngine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, pool_pre_ping=not parsed.drivername.startswith("sqlite"))
     if parsed.drivername.startswith("sqlite"):
-        # SQLite does not enforce foreign keys unless asked, and waits 0 s on a lock by default.
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=5000")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.close()
-
+        _sqlite_for_concurrency(engine)
     return engine
+
+
+def _sqlite_for_concurrency(engine: AsyncEngine) -> None:
+    """SQLite defaults that break under concurrent conversations, fixed.
+
+    A deferred transaction that reads and then writes fails at once with "database is locked"
+    when another connection holds the write lock (SQLite skips the busy handler to avoid a
+    deadlock). BEGIN IMMEDIATE takes the write lock up front, so writers queue for up to
+    busy_timeout instead. Foreign keys are off unless asked for; WAL lets readers run alongside.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # the driver must not emit its own BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed data
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:

@@ -65,3 +65,20 @@ async def test_events_are_kept_with_their_conversation(repository: Repository) -
     assert await repository.events("handoff_requested") == [
         ("handoff_requested", {"reason": "human_request"})
     ]
+
+
+async def test_many_conversations_writing_at_once_lose_nothing(repository: Repository) -> None:
+    import asyncio
+
+    async def conversation(n: int) -> None:
+        ref = ConversationRef(Channel.WEB, f"c{n}")
+        who = CustomerIdentity(f"web:c{n}")
+        for i in range(5):
+            assert await repository.record_message(ref, who, Direction.INBOUND, f"m{i}", vendor_message_id=f"{n}-{i}")
+            await repository.record_message(ref, who, Direction.OUTBOUND, f"r{i}", decision=Decision.ANSWER)
+            await repository.record_event(ref, "turn", {"i": i})
+
+    await asyncio.gather(*(conversation(n) for n in range(40)))
+    assert await repository.count_messages() == 40 * 5 * 2
+    stored = await repository.transcript(ConversationRef(Channel.WEB, "c7"))
+    assert [m.text for m in stored] == ["m0", "r0", "m1", "r1", "m2", "r2", "m3", "r3", "m4", "r4"]

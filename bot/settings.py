@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         description="Confidence below which the bot says it does not know; empty: calibrated on the knowledge base.",
     )
     abstain_target: float = Field(
-        default=0.75,
+        default=0.70,
         ge=0.5,
         le=0.99,
         description="Share of unanswerable questions the calibrated threshold refuses (more: fewer wrong answers, more handoffs).",

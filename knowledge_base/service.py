@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 class SearchOptions:
     weights: RankingWeights = field(default_factory=RankingWeights)
     abstain_threshold: float | None = None  # None: calibrated on the knowledge base
-    abstain_target: float = 0.75  # share of unanswerable questions to refuse, when calibrated
+    abstain_target: float = 0.70  # share of unanswerable questions to refuse, when calibrated
     clarify_margin: float = 0.04
     learn: bool = True
     reload: bool = True

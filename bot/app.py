@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,21 +16,30 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
+from bot.channels.telegram import TelegramChannel
+from bot.channels.web import TokenSigner, WidgetEndpoint, WidgetHub, load_or_create_secret
+from bot.delivery.outbox import OutboxSender
+from bot.delivery.rate_limit import RateLimit
 from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage, Reply
 from bot.engine import Engine, RecordingHandoff
 from bot.knowledge import KnowledgeSearchAdapter, make_knowledge_service
 from bot.persistence.database import create_engine, migrate
 from bot.persistence.repository import Repository
+from bot.ports import ReplySender
 from bot.replies import Wording
 from bot.settings import Settings
 from knowledge_base.embedder import Embedder
 from knowledge_base.service import KnowledgeService
 
 log = logging.getLogger(__name__)
-PAGE = Path(__file__).resolve().parent / "web" / "chat.html"
+WEB = Path(__file__).resolve().parent / "web"
 MAX_BODY_BYTES = 256_000
+# Telegram: about 30 messages a second overall and one a second per chat.
+TELEGRAM_LIMIT = RateLimit(per_second=30, per_chat_interval=1.0)
+WIDGET_LIMIT = RateLimit(per_second=1000, per_chat_interval=0.0)
 
 
 @dataclass
@@ -39,6 +49,11 @@ class Services:
     repository: Repository
     knowledge: KnowledgeService
     engine: Engine
+    outbox: OutboxSender
+    hub: WidgetHub
+    widget: WidgetEndpoint
+    telegram: TelegramChannel | None = None
+    extra: dict[str, object] = field(default_factory=dict)
 
 
 async def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
@@ -50,27 +65,66 @@ async def build_services(settings: Settings, embedder: Embedder | None = None) -
     knowledge = make_knowledge_service(settings, embedder)
     await knowledge.start()
     wording = Wording(settings.store_name, settings.support_contact)
+    hub = WidgetHub()
+    senders: dict[Channel, ReplySender] = {Channel.WEB: hub}
+    limits = {Channel.WEB: WIDGET_LIMIT, Channel.TELEGRAM: TELEGRAM_LIMIT}
+    outbox = OutboxSender(repository, senders, limits)
     engine = Engine(
         KnowledgeSearchAdapter(knowledge),
         repository,
         wording,
         RecordingHandoff(repository, wording),
         settings.max_message_chars,
+        on_enqueued=outbox.wake,
     )
-    return Services(settings, database, repository, knowledge, engine)
+
+    async def reconnected(ref: ConversationRef) -> None:
+        if await repository.release_waiting(ref):
+            outbox.wake(ref)
+
+    widget = WidgetEndpoint(
+        hub,
+        TokenSigner(load_or_create_secret(settings.widget_secret, settings.data_dir)),
+        engine.handle,
+        repository.history,
+        reconnected,
+        settings.allowed_origins,
+        settings.max_message_chars,
+        settings.widget_rate_per_minute,
+        settings.widget_address_rate_per_minute,
+    )
+    telegram = None
+    if settings.telegram_token:
+        telegram = TelegramChannel(
+            settings.telegram_token,
+            settings.telegram_api_url,
+            settings.telegram_mode,
+            settings.telegram_webhook_secret,
+            settings.public_url,
+            engine.handle,
+        )
+        senders[Channel.TELEGRAM] = telegram.sender
+        await telegram.start()
+    outbox.start()
+    return Services(settings, database, repository, knowledge, engine, outbox, hub, widget, telegram)
 
 
 async def close_services(services: Services) -> None:
+    if services.telegram is not None:
+        await services.telegram.stop()
+    await services.outbox.stop()
     await services.knowledge.stop()
     await services.database.dispose()
 
 
 def reply_json(reply: Reply) -> dict[str, object]:
-    return {
-        "text": reply.text,
-        "link": reply.link,
-        "choices": [{"label": c.label, "payload": c.payload} for c in reply.choices],
-    }
+    return reply.to_payload()
+
+
+def _page(name: str, settings: Settings) -> str:
+    return (
+        (WEB / name).read_text(encoding="utf-8").replace("{{store_name}}", html.escape(settings.store_name))
+    )
 
 
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Starlette:
@@ -83,15 +137,39 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Starl
         finally:
             await close_services(services)
 
-    async def page(request: Request) -> Response:
-        html = PAGE.read_text(encoding="utf-8").replace("{{store_name}}", _html_escape(settings.store_name))
-        return HTMLResponse(html)
+    async def demo_store(request: Request) -> Response:
+        return HTMLResponse(_page("demo.html", settings))
+
+    async def simple_chat(request: Request) -> Response:
+        return HTMLResponse(_page("chat.html", settings))
+
+    async def widget_script(request: Request) -> Response:
+        return Response(
+            (WEB / "widget.js").read_text(encoding="utf-8"),
+            media_type="application/javascript",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )
+
+    async def widget_socket(socket: WebSocket) -> None:
+        services: Services = socket.app.state.services
+        await services.widget(socket)
+
+    async def telegram_webhook(request: Request) -> Response:
+        services: Services = request.app.state.services
+        if services.telegram is None:
+            return JSONResponse({"error": "Telegram is not configured"}, status_code=404)
+        return await services.telegram.webhook(request)
 
     async def health(request: Request) -> Response:
         services: Services = request.app.state.services
         status = services.knowledge.status()
         return JSONResponse(
-            {"status": "ok" if services.knowledge.ready else "starting", "knowledge_base": status}
+            {
+                "status": "ok" if services.knowledge.ready else "starting",
+                "knowledge_base": status,
+                "widget_connections": services.hub.connections,
+                "telegram": None if services.telegram is None else settings.telegram_mode,
+            }
         )
 
     async def chat(request: Request) -> Response:
@@ -114,8 +192,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Starl
                 {"error": "conversation must be the id this endpoint returned"}, status_code=400
             )
         message = IncomingMessage(
-            ref=ConversationRef(Channel.WEB, conversation),
-            customer=CustomerIdentity(f"web:{conversation}"),
+            ref=ConversationRef(Channel.API, conversation),
+            customer=CustomerIdentity(f"api:{conversation}"),
             text=text,
             received_at=datetime.now(UTC),
             vendor_message_id=None,
@@ -128,15 +206,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Starl
 
     return Starlette(
         routes=[
-            Route("/", page),
+            Route("/", demo_store),
+            Route("/chat", simple_chat),
+            Route("/widget.js", widget_script),
+            WebSocketRoute("/widget/ws", widget_socket),
+            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/health", health),
             Route("/api/chat", chat, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
-
-
-def _html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)

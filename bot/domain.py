@@ -12,6 +12,12 @@ class Channel(enum.StrEnum):
     WEB = "web"
     TELEGRAM = "telegram"
     CLI = "cli"
+    API = "api"  # the synchronous JSON endpoint: replies come back in the HTTP response
+
+
+#: Channels whose replies go through the persisted outbox (sent asynchronously, retried).
+#: The in-memory and terminal channels read replies straight from the Turn.
+OUTBOX_CHANNELS = frozenset({Channel.WEB, Channel.TELEGRAM})
 
 
 class Direction(enum.StrEnum):
@@ -26,6 +32,7 @@ class Decision(enum.StrEnum):
     CLARIFY = "clarify"
     ABSTAIN = "abstain"
     SMALL_TALK = "small_talk"
+    ACKNOWLEDGE = "acknowledge"  # a photo or file received, nothing to answer yet
     INVALID = "invalid"
 
 
@@ -49,6 +56,16 @@ class CustomerIdentity:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the customer sent, kept as the vendor's reference (never downloaded by the bot)."""
+
+    kind: str  # photo, document, voice, video, sticker
+    vendor_file_id: str
+    name: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class IncomingMessage:
     ref: ConversationRef
     customer: CustomerIdentity
@@ -56,6 +73,7 @@ class IncomingMessage:
     received_at: datetime
     vendor_message_id: str | None = None
     button_payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +89,24 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     link: str | None = None
+
+    def to_payload(self) -> dict[str, object]:
+        return {
+            "text": self.text,
+            "link": self.link,
+            "choices": [{"label": c.label, "payload": c.payload} for c in self.choices],
+        }
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, object]) -> Reply:
+        choices = payload.get("choices") or []
+        assert isinstance(choices, list)
+        link = payload.get("link")
+        return cls(
+            text=str(payload.get("text", "")),
+            choices=tuple(Choice(str(c["label"]), str(c["payload"])) for c in choices),
+            link=str(link) if link else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +142,23 @@ class Turn:
     replies: tuple[Reply, ...]
     article_id: str | None = None
     candidates: tuple[Candidate, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A stored reply on its way to a customer."""
+
+    id: int
+    ref: ConversationRef
+    reply: Reply
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One line of a conversation as the customer saw it (for a widget that reconnects)."""
+
+    author: str  # customer, bot or agent
+    text: str
+    at: datetime
+    reply: Reply | None = None

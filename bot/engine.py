@@ -8,20 +8,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.domain import (
+    OUTBOX_CHANNELS,
     Candidate,
     ConversationRef,
     CustomerIdentity,
     Decision,
-    Direction,
     IncomingMessage,
     Reply,
     Turn,
 )
 from bot.ports import ConversationStore, KnowledgeSearch
-from bot.replies import ARTICLE_PAYLOAD_PREFIX, HUMAN_PAYLOAD, Wording
+from bot.replies import ARTICLE_PAYLOAD_PREFIX, HUMAN_PAYLOAD, START_PAYLOAD, Wording
 from bot.small_talk import SmallTalk, classify, strip_pleasantries
 from bot.text import check_message
 
@@ -48,12 +49,14 @@ class Engine:
         wording: Wording,
         handoff: HandoffGateway,
         max_message_chars: int,
+        on_enqueued: Callable[[ConversationRef], None] | None = None,
     ) -> None:
         self._search = search
         self._store = store
         self._wording = wording
         self._handoff = handoff
         self._max_chars = max_message_chars
+        self._on_enqueued = on_enqueued  # wakes the outbox sender
         # One lock per live conversation: a customer's messages are answered in order.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -71,35 +74,42 @@ class Engine:
             return await self._handle_locked(message)
 
     async def _handle_locked(self, message: IncomingMessage) -> Turn | None:
-        checked = check_message(message.text, self._max_chars)
-        fresh = await self._store.record_message(
-            message.ref,
-            message.customer,
-            Direction.INBOUND,
-            checked.text,
-            vendor_message_id=message.vendor_message_id,
-        )
-        if not fresh:
-            log.info("duplicate delivery ignored", extra={"conversation": message.ref.key})
+        ref = message.ref
+        if message.vendor_message_id is not None and await self._store.seen(ref, message.vendor_message_id):
+            log.info("duplicate delivery ignored", extra={"conversation": ref.key})
             return None
+        checked = check_message(message.text, self._max_chars)
         if message.button_payload:
             turn = await self._on_button(message, message.button_payload)
+        elif message.attachments and checked.problem in ("empty", None):
+            turn = await self._on_attachments(message, checked.text if checked.problem is None else "")
         elif checked.problem is not None:
             reply = self._wording.invalid(checked.problem, self._max_chars)
             turn = Turn(Decision.INVALID, 0.0, (reply,))
         else:
             turn = await self._on_text(message, checked.text)
-        for reply in turn.replies:
-            await self._store.record_message(
-                message.ref,
-                message.customer,
-                Direction.OUTBOUND,
-                reply.text,
-                decision=turn.decision,
-                confidence=round(turn.confidence, 4),
-                article_id=turn.article_id,
-            )
+        deliver = ref.channel in OUTBOX_CHANNELS
+        # The message, the decision and the replies are stored together before anything is sent.
+        if not await self._store.record_turn(message, checked.text, turn, deliver):
+            log.info("concurrent duplicate delivery ignored", extra={"conversation": ref.key})
+            return None
+        if deliver and self._on_enqueued is not None:
+            self._on_enqueued(ref)
         return turn
+
+    async def _on_attachments(self, message: IncomingMessage, text: str) -> Turn:
+        kinds = sorted({a.kind for a in message.attachments})
+        ack = self._wording.attachment_received(kinds)
+        if not text:
+            return Turn(Decision.ACKNOWLEDGE, 1.0, (ack,))
+        answered = await self._on_text(message, text)
+        return Turn(
+            answered.decision,
+            answered.confidence,
+            (ack, *answered.replies),
+            article_id=answered.article_id,
+            candidates=answered.candidates,
+        )
 
     async def _on_text(self, message: IncomingMessage, text: str) -> Turn:
         understood = understand(text)
@@ -132,6 +142,8 @@ class Engine:
         return Turn(Decision.ANSWER, confidence, (reply,), article_id=article_id, candidates=candidates)
 
     async def _on_button(self, message: IncomingMessage, payload: str) -> Turn:
+        if payload == START_PAYLOAD:
+            return Turn(Decision.SMALL_TALK, 1.0, (self._wording.small_talk(SmallTalk.GREETING),))
         if payload == HUMAN_PAYLOAD:
             reply = await self._handoff.request(message.ref, message.customer, "human_request")
             return Turn(Decision.ABSTAIN, 1.0, (reply,))

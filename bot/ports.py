@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain import ConversationRef, CustomerIdentity, Decision, Direction, Reply, SearchResult
+from bot.domain import ConversationRef, IncomingMessage, Reply, SearchResult, Turn
 
 
 class KnowledgeSearch(Protocol):
@@ -20,19 +20,15 @@ class KnowledgeSearch(Protocol):
 class ConversationStore(Protocol):
     """Persists conversations and every message with the bot's decision."""
 
-    async def record_message(
-        self,
-        ref: ConversationRef,
-        customer: CustomerIdentity,
-        direction: Direction,
-        text: str,
-        *,
-        vendor_message_id: str | None = None,
-        decision: Decision | None = None,
-        confidence: float | None = None,
-        article_id: str | None = None,
+    async def seen(self, ref: ConversationRef, vendor_message_id: str) -> bool:
+        """Whether this vendor message was already handled (a redelivery)."""
+        ...
+
+    async def record_turn(
+        self, message: IncomingMessage, stored_text: str, turn: Turn, deliver: bool
     ) -> bool:
-        """Store one message; False when the vendor id was already recorded (a redelivery)."""
+        """Store the message, the decision and the replies (queued for sending when `deliver`)
+        in one transaction; False when the vendor id was recorded meanwhile."""
         ...
 
     async def record_event(
@@ -44,3 +40,12 @@ class OutgoingChannel(Protocol):
     """Sends replies to a customer on one channel."""
 
     async def send(self, ref: ConversationRef, reply: Reply) -> None: ...
+
+
+class ReplySender(Protocol):
+    """Delivers one stored reply on one channel; raises bot.errors.DeliveryError subclasses."""
+
+    async def send(self, ref: ConversationRef, reply: Reply, reply_id: int) -> str | None:
+        """Send; return the vendor's message id when it has one. `reply_id` is the outbox row,
+        stable across retries, so a client can drop a reply it has already shown."""
+        ...

@@ -8,6 +8,7 @@ from bot.domain import Choice, Reply
 from bot.small_talk import SmallTalk
 
 HUMAN_PAYLOAD = "human"
+START_PAYLOAD = "start"  # Telegram's /start, a widget's first open
 ARTICLE_PAYLOAD_PREFIX = "article:"
 
 
@@ -64,6 +65,15 @@ class Wording:
             "no_words": "I couldn't find a question in that message. Could you type it in words?",
         }.get(problem, "Sorry, I couldn't read that message. Could you type your question again?")
         return Reply(text)
+
+    def attachment_received(self, kinds: list[str]) -> Reply:
+        what = {"photo": "photo", "document": "file", "video": "video", "voice": "voice message"}
+        names = sorted({what.get(k, "file") for k in kinds})
+        shown = " and ".join(names) if names else "file"
+        return Reply(
+            f"Thanks, I've received your {shown} and saved it with this conversation. "
+            "If it's about a problem with an order, tell me what happened in a few words."
+        )
 
     def unavailable(self) -> Reply:
         return Reply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import SettingsError
@@ -78,6 +78,38 @@ class Settings(BaseSettings):
         le=1.0,
         description="Offer choices when the top two articles are this close.",
     )
+    public_url: str | None = Field(
+        default=None, description="The server's public https URL (Telegram's webhook is set to it)."
+    )
+    telegram_token: str | None = Field(
+        default=None, description="Bot token from @BotFather; empty: no Telegram."
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org", description="Telegram Bot API base URL."
+    )
+    telegram_mode: Literal["polling", "webhook"] = Field(
+        default="polling",
+        description="webhook for production (needs the public URL and a secret), polling for local use.",
+    )
+    telegram_webhook_secret: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,256}$",
+        description="Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); required in webhook mode.",
+    )
+    widget_allowed_origins: str = Field(
+        default="*",
+        description="Comma-separated origins allowed to open the widget socket (e.g. https://shop.example); * allows any.",
+    )
+    widget_secret: str | None = Field(
+        default=None,
+        description="Signs widget conversation tokens; empty: generated once and kept in the data directory.",
+    )
+    widget_rate_per_minute: int = Field(
+        default=20, ge=1, description="Messages per minute one widget conversation may send."
+    )
+    widget_address_rate_per_minute: int = Field(
+        default=120, ge=1, description="Messages per minute from one IP address, across conversations."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log verbosity."
     )
@@ -88,6 +120,18 @@ class Settings(BaseSettings):
         if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.telegram_token and self.telegram_mode == "webhook" and not self.telegram_webhook_secret:
+            raise ValueError(
+                "SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is required when SUPPORTBOT_TELEGRAM_MODE=webhook"
+            )
+        return self
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return [o.strip() for o in self.widget_allowed_origins.split(",") if o.strip()]
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -112,7 +156,10 @@ def load_settings(**overrides: Any) -> Settings:
 def describe_validation_error(exc: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "?"
+        if not error["loc"]:  # a rule across settings: its message names them
+            lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+            continue
+        field = str(error["loc"][0])
         name = ENV_PREFIX + field.upper()
         value = error.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"

@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.domain import ConversationRef, CustomerIdentity, Decision, Direction
-from bot.persistence.models import ConversationRow, CustomerRow, EventRow, MessageRow, utcnow
+from bot.domain import (
+    Channel,
+    ConversationRef,
+    CustomerIdentity,
+    Decision,
+    Direction,
+    HistoryEntry,
+    IncomingMessage,
+    OutboxItem,
+    Reply,
+    Turn,
+)
+from bot.persistence.models import ConversationRow, CustomerRow, EventRow, MessageRow, OutboxRow, utcnow
+
+PENDING, WAITING, SENT, UNDELIVERABLE = "pending", "waiting", "sent", "undeliverable"
+
+
+class _Duplicate(Exception):
+    """Raised inside a transaction to roll it back when the vendor id was already recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +39,11 @@ class StoredMessage:
     confidence: float | None
     article_id: str | None
     created_at: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything here is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Repository:
@@ -119,6 +141,190 @@ class Repository:
                 update(ConversationRow).where(ConversationRow.id == conversation_id).values(updated_at=now)
             )
             return True
+
+    async def seen(self, ref: ConversationRef, vendor_message_id: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(MessageRow.id).where(
+                    MessageRow.channel == ref.channel.value, MessageRow.vendor_message_id == vendor_message_id
+                )
+            )
+        return found is not None
+
+    async def record_turn(
+        self, message: IncomingMessage, stored_text: str, turn: Turn, deliver: bool
+    ) -> bool:
+        """The message, the replies and their outbox rows, in one transaction: all or nothing.
+
+        False when the vendor id was recorded meanwhile (a concurrent redelivery): nothing is
+        written, so a customer never gets the same answer twice.
+        """
+        ref = message.ref
+        try:
+            async with self._sessions.begin() as session:
+                customer_id = await self._customer_id(session, ref, message.customer)
+                conversation_id = await self._conversation_id(session, ref, customer_id)
+                now = utcnow()
+                statement = self._insert(MessageRow).values(
+                    conversation_id=conversation_id,
+                    direction=Direction.INBOUND.value,
+                    channel=ref.channel.value,
+                    text=stored_text,
+                    vendor_message_id=message.vendor_message_id,
+                    attachments=[
+                        {"kind": a.kind, "file_id": a.vendor_file_id, "name": a.name, "size": a.size}
+                        for a in message.attachments
+                    ]
+                    or None,
+                    created_at=now,
+                )
+                if message.vendor_message_id is not None:
+                    statement = statement.on_conflict_do_nothing(
+                        index_elements=["channel", "vendor_message_id"]
+                    )
+                if getattr(await session.execute(statement), "rowcount", 1) == 0:
+                    raise _Duplicate
+                for reply in turn.replies:
+                    row = MessageRow(
+                        conversation_id=conversation_id,
+                        direction=Direction.OUTBOUND.value,
+                        channel=ref.channel.value,
+                        text=reply.text,
+                        decision=turn.decision.value,
+                        confidence=round(turn.confidence, 4),
+                        article_id=turn.article_id,
+                        created_at=now,
+                    )
+                    session.add(row)
+                    if deliver:
+                        await session.flush()
+                        session.add(self._outbox_row(conversation_id, row.id, ref, reply, now))
+                await session.execute(
+                    update(ConversationRow)
+                    .where(ConversationRow.id == conversation_id)
+                    .values(updated_at=now)
+                )
+        except _Duplicate:
+            return False
+        return True
+
+    @staticmethod
+    def _outbox_row(
+        conversation_id: int, message_id: int | None, ref: ConversationRef, reply: Reply, now: datetime
+    ) -> OutboxRow:
+        return OutboxRow(
+            conversation_id=conversation_id,
+            message_id=message_id,
+            channel=ref.channel.value,
+            chat_id=ref.chat_id,
+            payload=reply.to_payload(),
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    async def pending_outbox(
+        self, channels: set[Channel], limit: int = 200
+    ) -> list[tuple[OutboxItem, datetime]]:
+        """Pending replies in order, with the time each may be tried."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxRow)
+                    .where(OutboxRow.status == PENDING, OutboxRow.channel.in_([c.value for c in channels]))
+                    .order_by(OutboxRow.id)
+                    .limit(limit)
+                )
+            ).all()
+        return [
+            (
+                OutboxItem(
+                    row.id,
+                    ConversationRef(Channel(row.channel), row.chat_id),
+                    Reply.from_payload(row.payload),
+                    row.attempts,
+                ),
+                _aware(row.next_attempt_at),
+            )
+            for row in rows
+        ]
+
+    async def _update_outbox(self, item_id: int, **values: Any) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
+
+    async def mark_sent(self, item_id: int, vendor_message_id: str | None) -> None:
+        await self._update_outbox(item_id, status=SENT, sent_at=utcnow(), vendor_message_id=vendor_message_id)
+
+    async def mark_retry(self, item_id: int, attempts: int, when: datetime, error: str) -> None:
+        await self._update_outbox(item_id, attempts=attempts, next_attempt_at=when, last_error=error[:500])
+
+    async def mark_undeliverable(self, item_id: int, reason: str) -> None:
+        await self._update_outbox(item_id, status=UNDELIVERABLE, last_error=reason[:500])
+
+    async def mark_waiting(self, item_id: int) -> None:
+        """The recipient is offline (a closed widget): wait for them, without spending retries."""
+        await self._update_outbox(item_id, status=WAITING)
+
+    async def release_waiting(self, ref: ConversationRef) -> int:
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.channel == ref.channel.value,
+                    OutboxRow.chat_id == ref.chat_id,
+                    OutboxRow.status == WAITING,
+                )
+                .values(status=PENDING, next_attempt_at=utcnow())
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def outbox_states(self, ref: ConversationRef) -> list[tuple[str, int, str | None]]:
+        """(status, attempts, last error) of a conversation's replies, oldest first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(OutboxRow.status, OutboxRow.attempts, OutboxRow.last_error)
+                    .where(OutboxRow.channel == ref.channel.value, OutboxRow.chat_id == ref.chat_id)
+                    .order_by(OutboxRow.id)
+                )
+            ).all()
+        return [(r[0], int(r[1]), r[2]) for r in rows]
+
+    async def history(self, ref: ConversationRef, limit: int = 50) -> list[HistoryEntry]:
+        """What the customer saw: their messages and the replies that were delivered or are on their way."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        MessageRow.direction,
+                        MessageRow.text,
+                        MessageRow.created_at,
+                        OutboxRow.payload,
+                        OutboxRow.status,
+                    )
+                    .join(ConversationRow, MessageRow.conversation_id == ConversationRow.id)
+                    .outerjoin(OutboxRow, OutboxRow.message_id == MessageRow.id)
+                    .where(
+                        ConversationRow.channel == ref.channel.value, ConversationRow.chat_id == ref.chat_id
+                    )
+                    .order_by(MessageRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        entries = []
+        for direction, text, at, payload, status in reversed(rows):
+            if status in (PENDING, WAITING):
+                continue  # not delivered yet: the outbox brings it, once
+            if direction == Direction.INBOUND.value:
+                entries.append(HistoryEntry("customer", text, _aware(at)))
+            else:
+                reply = Reply.from_payload(payload) if payload else Reply(text)
+                entries.append(HistoryEntry("bot", text, _aware(at), reply))
+        return entries
 
     async def record_event(self, ref: ConversationRef | None, kind: str, payload: dict[str, object]) -> None:
         async with self._sessions.begin() as session:

@@ -33,7 +33,7 @@ def test_health_reports_the_knowledge_base(client: TestClient) -> None:
 
 
 def test_chat_page_escapes_the_store_name(client: TestClient) -> None:
-    page = client.get("/").text
+    page = client.get("/chat").text
     assert "Bean &amp; &lt;Co&gt;" in page and "<Co>" not in page
     assert "textContent" in page  # replies are inserted as text, never as markup
 

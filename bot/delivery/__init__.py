@@ -1,0 +1,1 @@
+"""Getting stored replies to customers: the outbox sender and its rate limits."""

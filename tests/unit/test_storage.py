@@ -74,7 +74,9 @@ async def test_many_conversations_writing_at_once_lose_nothing(repository: Repos
         ref = ConversationRef(Channel.WEB, f"c{n}")
         who = CustomerIdentity(f"web:c{n}")
         for i in range(5):
-            assert await repository.record_message(ref, who, Direction.INBOUND, f"m{i}", vendor_message_id=f"{n}-{i}")
+            assert await repository.record_message(
+                ref, who, Direction.INBOUND, f"m{i}", vendor_message_id=f"{n}-{i}"
+            )
             await repository.record_message(ref, who, Direction.OUTBOUND, f"r{i}", decision=Decision.ANSWER)
             await repository.record_event(ref, "turn", {"i": i})
 

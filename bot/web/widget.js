@@ -181,6 +181,7 @@ a.sb-link{display:block;margin-top:6px;color:var(--sb-accent);font-weight:600;te
   function setStatus(text) {
     status.textContent = text || "";
     status.hidden = !text;
+    log.scrollTop = log.scrollHeight;
   }
 
   function sync() { sendBtn.disabled = !ready; }

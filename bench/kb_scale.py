@@ -19,23 +19,72 @@ from pathlib import Path
 from knowledge_base.embedder import SentenceTransformerEmbedder
 from knowledge_base.service import KnowledgeService, SearchOptions
 
-PRODUCTS = ["linen shirt", "oak desk", "ceramic vase", "wool scarf", "travel mug", "desk lamp", "yoga mat",
-            "leather wallet", "phone case", "garden hose", "cast iron pan", "kids raincoat", "bike light",
-            "tea kettle", "dog leash", "scented candle", "bath towel", "notebook", "backpack", "sun hat"]
-TOPICS = [
-    ("care", "How do I care for the {p}?", ["how to clean the {p}", "washing instructions {p} {n}",
-                                             "can the {p} go in the machine"], "Clean the {p} gently with {w}."),
-    ("size", "What size is the {p}?", ["dimensions of the {p}", "how big is model {n} of the {p}",
-                                       "{p} measurements"], "The {p} measures {n} cm and weighs {w} grams."),
-    ("stock", "When is the {p} back in stock?", ["{p} sold out", "restock date {p} {n}",
-                                                  "notify me about the {p}"], "The {p} returns in {n} weeks."),
-    ("warranty", "Is there a warranty on the {p}?", ["{p} guarantee", "my {p} broke after {n} months",
-                                                      "repair the {p}"], "The {p} has a {n}-year warranty."),
-    ("material", "What is the {p} made of?", ["{p} materials", "is the {p} {w}",
-                                               "what fabric or wood is the {p} number {n}"], "The {p} is {w}."),
+PRODUCTS = [
+    "linen shirt",
+    "oak desk",
+    "ceramic vase",
+    "wool scarf",
+    "travel mug",
+    "desk lamp",
+    "yoga mat",
+    "leather wallet",
+    "phone case",
+    "garden hose",
+    "cast iron pan",
+    "kids raincoat",
+    "bike light",
+    "tea kettle",
+    "dog leash",
+    "scented candle",
+    "bath towel",
+    "notebook",
+    "backpack",
+    "sun hat",
 ]
-WORDS = ["recycled cotton", "organic linen", "FSC oak", "stoneware", "merino wool", "steel", "cork",
-         "vegetable-tanned leather", "bamboo", "glass"]
+TOPICS = [
+    (
+        "care",
+        "How do I care for the {p}?",
+        ["how to clean the {p}", "washing instructions {p} {n}", "can the {p} go in the machine"],
+        "Clean the {p} gently with {w}.",
+    ),
+    (
+        "size",
+        "What size is the {p}?",
+        ["dimensions of the {p}", "how big is model {n} of the {p}", "{p} measurements"],
+        "The {p} measures {n} cm and weighs {w} grams.",
+    ),
+    (
+        "stock",
+        "When is the {p} back in stock?",
+        ["{p} sold out", "restock date {p} {n}", "notify me about the {p}"],
+        "The {p} returns in {n} weeks.",
+    ),
+    (
+        "warranty",
+        "Is there a warranty on the {p}?",
+        ["{p} guarantee", "my {p} broke after {n} months", "repair the {p}"],
+        "The {p} has a {n}-year warranty.",
+    ),
+    (
+        "material",
+        "What is the {p} made of?",
+        ["{p} materials", "is the {p} {w}", "what fabric or wood is the {p} number {n}"],
+        "The {p} is {w}.",
+    ),
+]
+WORDS = [
+    "recycled cotton",
+    "organic linen",
+    "FSC oak",
+    "stoneware",
+    "merino wool",
+    "steel",
+    "cork",
+    "vegetable-tanned leather",
+    "bamboo",
+    "glass",
+]
 
 
 def write_store(folder: Path, count: int) -> None:
@@ -79,7 +128,9 @@ async def run(count: int) -> dict[str, float | int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()

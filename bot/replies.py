@@ -52,8 +52,9 @@ class Wording:
 
     def handoff_requested(self) -> Reply:
         return Reply(
-            "Thanks, I've passed your conversation to our team, with everything you've written so far, "
-            f"so you won't need to repeat yourself. They'll reply here. Our hours: {self.support_contact}."
+            "Thanks, I've let our team know you'd like to talk to a person, with everything you've "
+            "written so far, so you won't need to repeat yourself. "
+            f"You can also reach them directly: {self.support_contact}."
         )
 
     def invalid(self, problem: str, limit: int) -> Reply:

@@ -177,6 +177,13 @@ class KnowledgeService:
         if head is None and self._options.learn:
             self.learning = self._spawn(self._learn(index))
 
+    def set_abstain_threshold(self, threshold: float) -> None:
+        """Fix the threshold for the served version (an evaluation tuned on a validation split)."""
+        live = self._live
+        if live is None:
+            raise KnowledgeBaseError("the knowledge base is not loaded yet")
+        self._live = _Live(live.index, live.head, DecisionRule(threshold, live.rule.clarify_margin))
+
     async def wait_until_learned(self) -> None:
         if self.learning is not None:
             await asyncio.shield(self.learning)

@@ -56,13 +56,15 @@ class Services:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-async def build_services(settings: Settings, embedder: Embedder | None = None) -> Services:
+async def build_services(
+    settings: Settings, embedder: Embedder | None = None, *, show_progress: bool = False
+) -> Services:
     url = settings.effective_database_url
     if settings.auto_migrate:
         await migrate(url)
     database = create_engine(url)
     repository = Repository(database)
-    knowledge = make_knowledge_service(settings, embedder)
+    knowledge = make_knowledge_service(settings, embedder, show_progress=show_progress)
     await knowledge.start()
     wording = Wording(settings.store_name, settings.support_contact)
     hub = WidgetHub()
@@ -127,10 +129,12 @@ def _page(name: str, settings: Settings) -> str:
     )
 
 
-def create_app(settings: Settings, *, embedder: Embedder | None = None) -> Starlette:
+def create_app(
+    settings: Settings, *, embedder: Embedder | None = None, show_progress: bool = False
+) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = await build_services(settings, embedder)
+        services = await build_services(settings, embedder, show_progress=show_progress)
         app.state.services = services
         try:
             yield

@@ -96,7 +96,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"supportbot: chat with the bot at http://{settings.host}:{settings.port}/", flush=True)
     print(f"supportbot: health at http://{settings.host}:{settings.port}/health", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    app = create_app(settings, show_progress=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 
@@ -189,7 +190,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.domain import Channel, CustomerIdentity
 
     async def go() -> int:
-        services = await build_services(settings.model_copy(update={"kb_reload": False}))
+        services = await build_services(settings.model_copy(update={"kb_reload": False}), show_progress=True)
         conversation = MemoryConversation(
             services.engine,
             chat_id=f"cli-{id(services)}",

@@ -12,6 +12,8 @@ import numpy as np
 
 from knowledge_base.embedder import Embedder, Vectors
 
+PROGRESS_FROM = 256  # texts to embed before a progress bar is worth showing
+
 
 class VectorCache:
     """A small SQLite file of (hash of model name and text) -> vector.
@@ -52,7 +54,8 @@ class VectorCache:
         found = self._get_many(set(keys))
         missing = sorted({t for t, k in zip(texts, keys, strict=True) if k not in found})
         if missing:
-            fresh = embedder.encode(missing, show_progress=show_progress)
+            # A bar only for long work: a one-article edit should not flash one in the log.
+            fresh = embedder.encode(missing, show_progress=show_progress and len(missing) >= PROGRESS_FROM)
             new_rows = {self.key(embedder.name, t): fresh[i] for i, t in enumerate(missing)}
             self._put_many(new_rows)
             found.update(new_rows)

@@ -97,9 +97,9 @@ class EscalationDetector:
         if vector is not None:
             for hit in self._meaning(vector, vetoed):
                 considered.append(hit)
-                if hit.score >= self._trigger(hit.reason).semantic_threshold and hit.reason not in hits:
-                    if self._beats_benign(vector, hit.score):
-                        hits[hit.reason] = hit
+                strong = hit.score >= self._trigger(hit.reason).semantic_threshold
+                if strong and hit.reason not in hits and self._beats_benign(vector, hit.score):
+                    hits[hit.reason] = hit
         for hit in self._context_hits(order, conversation):
             hits.setdefault(hit.reason, hit)
         ordered = sorted(hits.values(), key=lambda h: (self.rules.rank(h.reason), -h.score))

@@ -25,6 +25,9 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.rate_limit import RateLimit
 from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage, Reply
 from bot.engine import Engine, RecordingHandoff
+from bot.escalation.detector import EscalationDetector
+from bot.escalation.rules import load_rules
+from bot.escalation.service import EscalationService
 from bot.knowledge import KnowledgeSearchAdapter, make_knowledge_service
 from bot.persistence.database import create_engine, migrate
 from bot.persistence.repository import Repository
@@ -71,6 +74,7 @@ async def build_services(
     senders: dict[Channel, ReplySender] = {Channel.WEB: hub}
     limits = {Channel.WEB: WIDGET_LIMIT, Channel.TELEGRAM: TELEGRAM_LIMIT}
     outbox = OutboxSender(repository, senders, limits)
+    escalation = make_escalation(settings, knowledge, repository)
     engine = Engine(
         KnowledgeSearchAdapter(knowledge),
         repository,
@@ -78,6 +82,7 @@ async def build_services(
         RecordingHandoff(repository, wording),
         settings.max_message_chars,
         on_enqueued=outbox.wake,
+        escalation=escalation,
     )
 
     async def reconnected(ref: ConversationRef) -> None:
@@ -109,6 +114,26 @@ async def build_services(
         await telegram.start()
     outbox.start()
     return Services(settings, database, repository, knowledge, engine, outbox, hub, widget, telegram)
+
+
+def make_escalation(
+    settings: Settings, knowledge: KnowledgeService, repository: Repository
+) -> EscalationService:
+    rules = load_rules(settings.escalation_rules)
+    # Meaning needs the real model; the hashing stand-in would only add noise to the rules.
+    encode = knowledge.encode_many if settings.embedder == "minilm" else None
+    detector = EscalationDetector(rules, encode)
+
+    def tags(article_id: str) -> tuple[str, ...]:
+        article = knowledge.article(article_id)
+        return article.tags if article is not None else ()
+
+    async def incident(kind: str, key: str, reports: int, payload: dict[str, object]) -> None:
+        await repository.record_event(
+            None, "incident_opened", {"kind": kind, "key": key, "reports": reports, **payload}
+        )
+
+    return EscalationService(detector, knowledge.embed, repository, tags, incident)
 
 
 async def close_services(services: Services) -> None:

@@ -31,6 +31,7 @@ class Decision(enum.StrEnum):
     ANSWER = "answer"
     CLARIFY = "clarify"
     ABSTAIN = "abstain"
+    ESCALATE = "escalate"  # handed to a person, with the reasons
     SMALL_TALK = "small_talk"
     ACKNOWLEDGE = "acknowledge"  # a photo or file received, nothing to answer yet
     INVALID = "invalid"
@@ -134,6 +135,15 @@ class SearchResult:
 
 
 @dataclass(frozen=True, slots=True)
+class EscalationReason:
+    """Why a person must take over: a reason code, how strongly, and what showed it."""
+
+    reason: str
+    score: float
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
 class Turn:
     """The outcome of one customer message: what was decided and what the customer is told."""
 
@@ -142,6 +152,7 @@ class Turn:
     replies: tuple[Reply, ...]
     article_id: str | None = None
     candidates: tuple[Candidate, ...] = field(default=())
+    escalation: tuple[EscalationReason, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

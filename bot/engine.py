@@ -21,7 +21,7 @@ from bot.domain import (
     Reply,
     Turn,
 )
-from bot.ports import ConversationStore, KnowledgeSearch
+from bot.ports import ConversationStore, EscalationCheck, KnowledgeSearch
 from bot.replies import ARTICLE_PAYLOAD_PREFIX, HUMAN_PAYLOAD, START_PAYLOAD, Wording
 from bot.small_talk import SmallTalk, classify, strip_pleasantries
 from bot.text import check_message
@@ -50,6 +50,7 @@ class Engine:
         handoff: HandoffGateway,
         max_message_chars: int,
         on_enqueued: Callable[[ConversationRef], None] | None = None,
+        escalation: EscalationCheck | None = None,
     ) -> None:
         self._search = search
         self._store = store
@@ -57,6 +58,7 @@ class Engine:
         self._handoff = handoff
         self._max_chars = max_message_chars
         self._on_enqueued = on_enqueued  # wakes the outbox sender
+        self._escalation = escalation
         # One lock per live conversation: a customer's messages are answered in order.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -120,6 +122,16 @@ class Engine:
         except Exception:  # the customer gets a plain apology, never a stack trace
             log.exception("search failed", extra={"conversation": message.ref.key})
             return Turn(Decision.ABSTAIN, 0.0, (self._wording.unavailable(),))
+        if self._escalation is not None:
+            # The check reuses the search's embedding of the same text (no second encode).
+            reasons = await self._escalation.assess(
+                message, understood, result.decision, result.answer_article_id
+            )
+            if reasons:
+                reply = await self._handoff.request(message.ref, message.customer, reasons[0].reason)
+                return Turn(
+                    Decision.ESCALATE, 1.0, (reply,), candidates=result.candidates, escalation=reasons
+                )
         if result.decision is Decision.ANSWER and result.answer_article_id:
             return self._answer_turn(result.answer_article_id, result.confidence, result.candidates)
         if result.decision is Decision.CLARIFY:
@@ -127,10 +139,7 @@ class Engine:
             reply = self._wording.clarify(titles)
             return Turn(Decision.CLARIFY, result.confidence, (reply,), candidates=result.candidates)
         return Turn(
-            Decision.ABSTAIN,
-            result.confidence,
-            (self._wording.abstain(),),
-            candidates=result.candidates,
+            Decision.ABSTAIN, result.confidence, (self._wording.abstain(),), candidates=result.candidates
         )
 
     def _answer_turn(self, article_id: str, confidence: float, candidates: tuple[Candidate, ...]) -> Turn:
@@ -162,4 +171,4 @@ class RecordingHandoff:
 
     async def request(self, ref: ConversationRef, customer: CustomerIdentity, reason: str) -> Reply:
         await self._store.record_event(ref, "handoff_requested", {"reason": reason})
-        return self._wording.handoff_requested()
+        return self._wording.handoff_requested(reason)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain import ConversationRef, IncomingMessage, Reply, SearchResult, Turn
+from bot.domain import ConversationRef, Decision, EscalationReason, IncomingMessage, Reply, SearchResult, Turn
 
 
 class KnowledgeSearch(Protocol):
@@ -49,3 +49,11 @@ class ReplySender(Protocol):
         """Send; return the vendor's message id when it has one. `reply_id` is the outbox row,
         stable across retries, so a client can drop a reply it has already shown."""
         ...
+
+
+class EscalationCheck(Protocol):
+    """Decides whether a message is for a person; the reasons come highest precedence first."""
+
+    async def assess(
+        self, message: IncomingMessage, text: str, decision: Decision, article_id: str | None
+    ) -> tuple[EscalationReason, ...]: ...

@@ -50,10 +50,20 @@ class Wording:
             choices=(self.talk_to_person(),),
         )
 
-    def handoff_requested(self) -> Reply:
+    def handoff_requested(self, reason: str = "human_request") -> Reply:
+        opening = {
+            "human_request": "Of course, I'm bringing in a person from our team.",
+            "refund_request": "Refunds are handled by a person on our team, so I've passed this to them.",
+            "chargeback_dispute": "Payment disputes are handled by a person on our team, so I've passed this to them.",
+            "legal_threat": "I'm sorry it has come to this. I've passed your message to a person on our team.",
+            "threat_public_review": "I'm sorry about your experience. I've passed this to a person on our team.",
+            "quality_issue": "Thank you for telling us. Product quality and safety problems go straight to our team.",
+            "angry_customer": "I'm sorry this has been so frustrating. I've passed your conversation to a person on our team.",
+            "bot_loop": "I'm sorry I couldn't answer that. I've passed your conversation to a person on our team.",
+            "repeat_contact": "I see you've asked about this before, so I've passed it to a person on our team.",
+        }.get(reason, "I've passed your conversation to a person on our team.")
         return Reply(
-            "Thanks, I've let our team know you'd like to talk to a person, with everything you've "
-            "written so far, so you won't need to repeat yourself. "
+            f"{opening} They'll see everything you've written so far, so you won't need to repeat yourself. "
             f"You can also reach them directly: {self.support_contact}."
         )
 

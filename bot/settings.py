@@ -78,6 +78,10 @@ class Settings(BaseSettings):
         le=1.0,
         description="Offer choices when the top two articles are this close.",
     )
+    escalation_rules: Path = Field(
+        default=PROJECT_ROOT / "bot" / "escalation" / "rules.yaml",
+        description="YAML file of escalation triggers (phrases, patterns, exemplars, thresholds).",
+    )
     public_url: str | None = Field(
         default=None, description="The server's public https URL (Telegram's webhook is set to it)."
     )
@@ -174,6 +178,6 @@ def settings_table() -> list[tuple[str, str, str]]:
         default = info.default
         shown = "" if default is None or default == "" else str(default)
         if isinstance(default, Path):
-            shown = "(bundled)" if field in {"kb_path", "data_dir"} else str(default)
+            shown = "(bundled)" if field in {"kb_path", "data_dir", "escalation_rules"} else str(default)
         rows.append((ENV_PREFIX + field.upper(), shown, info.description or ""))
     return rows

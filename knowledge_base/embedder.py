@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -133,13 +134,27 @@ class BatchingEncoder:
     at the bare model's and multiplies throughput under load.
     """
 
-    def __init__(self, embedder: Embedder, max_batch: int = 64) -> None:
+    def __init__(self, embedder: Embedder, max_batch: int = 64, remember: int = 512) -> None:
         self._embedder = embedder
         self._max_batch = max_batch
         self._pending: list[tuple[str, asyncio.Future[Vectors]]] = []
         self._running = False
+        # The search and the escalation check look at the same message: encode it once.
+        self._recent: OrderedDict[str, Vectors] = OrderedDict()
+        self._remember = remember
 
     async def encode_one(self, text: str) -> Vectors:
+        known = self._recent.get(text)
+        if known is not None:
+            self._recent.move_to_end(text)
+            return known
+        vector = await self._encode_new(text)
+        self._recent[text] = vector
+        if len(self._recent) > self._remember:
+            self._recent.popitem(last=False)
+        return vector
+
+    async def _encode_new(self, text: str) -> Vectors:
         future: asyncio.Future[Vectors] = asyncio.get_running_loop().create_future()
         self._pending.append((text, future))
         if not self._running:

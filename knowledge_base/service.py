@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,6 +255,10 @@ class KnowledgeService:
 
     # -- searching -------------------------------------------------------------------------
 
+    async def embed(self, text: str) -> Vectors:
+        """The message's vector; the same call from the search and the escalation check encodes once."""
+        return await self._encoder.encode_one(text)
+
     async def search(self, text: str, limit: int = 5) -> Verdict:
         live = self._live
         if live is None:
@@ -270,7 +275,7 @@ class KnowledgeService:
         hits = rank(live.index, query, text, live.head, self._options.weights, limit=limit)
         return decide(hits, live.rule)
 
-    def encode_many(self, texts: list[str]) -> Vectors:
+    def encode_many(self, texts: Sequence[str]) -> Vectors:
         return self._embedder.encode(texts)
 
 

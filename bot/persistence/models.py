@@ -69,6 +69,7 @@ class MessageRow(Base):
     confidence: Mapped[float | None] = mapped_column(Float)
     article_id: Mapped[str | None] = mapped_column(String(120))
     attachments: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    escalation: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -105,3 +106,28 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class IncidentRow(Base):
+    """One incident for many reports (a product defect several customers report)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_kind_key_opened", "kind", "key", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(120))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reports: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class QualityReportRow(Base):
+    __tablename__ = "quality_reports"
+    __table_args__ = (Index("ix_quality_reports_product_created", "product", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product: Mapped[str] = mapped_column(String(120))
+    customer: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -23,7 +23,16 @@ from bot.domain import (
     Reply,
     Turn,
 )
-from bot.persistence.models import ConversationRow, CustomerRow, EventRow, MessageRow, OutboxRow, utcnow
+from bot.persistence.models import (
+    ConversationRow,
+    CustomerRow,
+    EventRow,
+    IncidentRow,
+    MessageRow,
+    OutboxRow,
+    QualityReportRow,
+    utcnow,
+)
 
 PENDING, WAITING, SENT, UNDELIVERABLE = "pending", "waiting", "sent", "undeliverable"
 ID_CACHE_SIZE = 50_000
@@ -196,6 +205,11 @@ class Repository:
                         for a in message.attachments
                     ]
                     or None,
+                    escalation=[
+                        {"reason": r.reason, "score": round(r.score, 4), "evidence": r.evidence}
+                        for r in turn.escalation
+                    ]
+                    or None,
                     created_at=now,
                 )
                 if message.vendor_message_id is not None:
@@ -346,6 +360,91 @@ class Repository:
                 reply = Reply.from_payload(payload) if payload else Reply(text)
                 entries.append(HistoryEntry("bot", text, _aware(at), reply))
         return entries
+
+    # -- what escalation needs to know --------------------------------------------------------
+
+    async def recent_bot_decisions(self, ref: ConversationRef, limit: int = 5) -> list[Decision]:
+        """The bot's latest decisions in this conversation, newest first."""
+        async with self._sessions() as session:
+            rows = (
+                await session.scalars(
+                    select(MessageRow.decision)
+                    .join(ConversationRow, MessageRow.conversation_id == ConversationRow.id)
+                    .where(
+                        ConversationRow.channel == ref.channel.value,
+                        ConversationRow.chat_id == ref.chat_id,
+                        MessageRow.direction == Direction.OUTBOUND.value,
+                    )
+                    .order_by(MessageRow.id.desc())
+                    .limit(limit)
+                )
+            ).all()
+        return [Decision(d) for d in rows if d]
+
+    async def earlier_articles(self, ref: ConversationRef, since: datetime, before: datetime) -> set[str]:
+        """Articles this customer was answered with between `since` and `before`, in any conversation."""
+        async with self._sessions() as session:
+            customer = await session.scalar(
+                select(ConversationRow.customer_id).where(
+                    ConversationRow.channel == ref.channel.value, ConversationRow.chat_id == ref.chat_id
+                )
+            )
+            if customer is None:
+                return set()
+            rows = (
+                await session.scalars(
+                    select(MessageRow.article_id)
+                    .join(ConversationRow, MessageRow.conversation_id == ConversationRow.id)
+                    .where(
+                        ConversationRow.customer_id == customer,
+                        MessageRow.article_id.is_not(None),
+                        MessageRow.created_at >= since,
+                        MessageRow.created_at < before,
+                    )
+                )
+            ).all()
+        return {r for r in rows if r}
+
+    async def report_quality(self, product: str, customer: str, evidence: str, since: datetime) -> int:
+        """Record one customer's defect report; return how many customers reported it since `since`."""
+        async with self._sessions.begin() as session:
+            session.add(
+                QualityReportRow(
+                    product=product, customer=customer, evidence=evidence[:500], created_at=utcnow()
+                )
+            )
+            await session.flush()
+            count = await session.scalar(
+                select(func.count(func.distinct(QualityReportRow.customer))).where(
+                    QualityReportRow.product == product, QualityReportRow.created_at >= since
+                )
+            )
+        return int(count or 0)
+
+    async def open_incident(
+        self, kind: str, key: str, since: datetime, reports: int, payload: dict[str, Any]
+    ) -> bool:
+        """Open an incident unless one for the same thing was opened since `since`; True when opened."""
+        async with self._sessions.begin() as session:
+            existing = await session.scalar(
+                select(IncidentRow.id).where(
+                    IncidentRow.kind == kind, IncidentRow.key == key, IncidentRow.opened_at >= since
+                )
+            )
+            if existing is not None:
+                await session.execute(
+                    update(IncidentRow).where(IncidentRow.id == existing).values(reports=reports)
+                )
+                return False
+            session.add(IncidentRow(kind=kind, key=key, opened_at=utcnow(), reports=reports, payload=payload))
+        return True
+
+    async def incidents(self, kind: str | None = None) -> list[tuple[str, str, int, dict[str, Any]]]:
+        async with self._sessions() as session:
+            query = select(IncidentRow).order_by(IncidentRow.id)
+            if kind is not None:
+                query = query.where(IncidentRow.kind == kind)
+            return [(r.kind, r.key, r.reports, r.payload) for r in (await session.scalars(query)).all()]
 
     async def record_event(self, ref: ConversationRef | None, kind: str, payload: dict[str, object]) -> None:
         async with self._sessions.begin() as session:

@@ -81,7 +81,7 @@ async def test_a_customer_asks_clicks_a_quick_reply_and_keeps_history_after_relo
     button = widget(browser_page, ".sb-choices button").filter(has_text="Talk to a person")
     await button.wait_for()
     await button.click()
-    await bot_bubbles.filter(has_text="let our team know you'd like to talk to a person").wait_for()
+    await bot_bubbles.filter(has_text="bringing in a person from our team").wait_for()
 
     ARTIFACTS.mkdir(exist_ok=True)
     await browser_page.screenshot(path=str(ARTIFACTS / "widget-conversation.png"))

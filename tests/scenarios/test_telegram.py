@@ -117,7 +117,7 @@ async def test_abstain_offers_a_person_as_an_inline_button_and_the_button_works(
     assert keyboard == [[{"text": "Talk to a person", "callback_data": "human"}]]
     await bot.post(callback_update(10, CHAT, "human"))
     sent = await bot.fake.wait_for("sendMessage", 2)
-    assert "let our team know you'd like to talk to a person" in sent[1]["text"]
+    assert "bringing in a person from our team" in sent[1]["text"]
     assert bot.fake.sent("answerCallbackQuery")[0]["callback_query_id"] == "cb10"
 
 

@@ -84,7 +84,7 @@ def test_quick_reply_buttons_work(client: TestClient) -> None:
         reply = receive_until(socket, "reply")
         assert reply["choices"] == [{"label": "Talk to a person", "payload": "human"}]
         socket.send_text(json.dumps({"type": "button", "payload": "human", "label": "Talk to a person"}))
-        assert "let our team know you'd like to talk to a person" in receive_until(socket, "reply")["text"]
+        assert "bringing in a person from our team" in receive_until(socket, "reply")["text"]
 
 
 def test_bad_frames_get_clear_errors(client: TestClient) -> None:

@@ -51,7 +51,7 @@ def test_a_conversation_over_http(client: TestClient) -> None:
     third = client.post(
         "/api/chat", json={"text": "", "button": "human", "conversation": conversation}
     ).json()
-    assert "let our team know you'd like to talk to a person" in third["replies"][0]["text"]
+    assert "bringing in a person from our team" in third["replies"][0]["text"]
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,7 @@ async def test_off_topic_question_abstains_and_offers_a_person(chat: MemoryConve
     assert "I don't know" in replies[0].text
     assert [c.payload for c in replies[0].choices] == ["human"]
     replies = await chat.press("human", "Talk to a person")
-    assert "let our team know you'd like to talk to a person" in replies[0].text
+    assert "bringing in a person from our team" in replies[0].text
 
 
 async def test_clarify_offers_choices_and_a_choice_answers(kb_folder: Path, repository: Repository) -> None:

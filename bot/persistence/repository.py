@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +69,19 @@ class Repository:
         # Conversations and customers are never deleted, so their ids can be remembered:
         # a turn then costs two inserts instead of four extra round trips to the database.
         self._conversation_ids: OrderedDict[tuple[str, str], int] = OrderedDict()
+        # SQLite has one writer at a time. Queue this process's writers here, first come first
+        # served, instead of letting hundreds of connections poll the file lock (which starves
+        # some past any busy timeout). PostgreSQL needs no such queue.
+        self._write_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        if self._write_queue is None:
+            async with self._sessions.begin() as session:
+                yield session
+            return
+        async with self._write_queue, self._sessions.begin() as session:
+            yield session
 
     @property
     def dialect(self) -> str:
@@ -147,7 +163,7 @@ class Repository:
         confidence: float | None = None,
         article_id: str | None = None,
     ) -> bool:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             conversation_id = await self._ids(session, ref, customer)
             now = utcnow()
             statement = self._insert(MessageRow).values(
@@ -191,7 +207,7 @@ class Repository:
         """
         ref = message.ref
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 conversation_id = await self._ids(session, ref, message.customer)
                 now = utcnow()
                 statement = self._insert(MessageRow).values(
@@ -288,7 +304,7 @@ class Repository:
         ]
 
     async def _update_outbox(self, item_id: int, **values: Any) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(update(OutboxRow).where(OutboxRow.id == item_id).values(**values))
 
     async def mark_sent(self, item_id: int, vendor_message_id: str | None) -> None:
@@ -305,7 +321,7 @@ class Repository:
         await self._update_outbox(item_id, status=WAITING)
 
     async def release_waiting(self, ref: ConversationRef) -> int:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             result = await session.execute(
                 update(OutboxRow)
                 .where(
@@ -407,7 +423,7 @@ class Repository:
 
     async def report_quality(self, product: str, customer: str, evidence: str, since: datetime) -> int:
         """Record one customer's defect report; return how many customers reported it since `since`."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             session.add(
                 QualityReportRow(
                     product=product, customer=customer, evidence=evidence[:500], created_at=utcnow()
@@ -425,7 +441,7 @@ class Repository:
         self, kind: str, key: str, since: datetime, reports: int, payload: dict[str, Any]
     ) -> bool:
         """Open an incident unless one for the same thing was opened since `since`; True when opened."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             existing = await session.scalar(
                 select(IncidentRow.id).where(
                     IncidentRow.kind == kind, IncidentRow.key == key, IncidentRow.opened_at >= since
@@ -447,7 +463,7 @@ class Repository:
             return [(r.kind, r.key, r.reports, r.payload) for r in (await session.scalars(query)).all()]
 
     async def record_event(self, ref: ConversationRef | None, kind: str, payload: dict[str, object]) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             conversation_id = None
             if ref is not None:
                 conversation_id = await session.scalar(

@@ -76,7 +76,23 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--debug", action="store_true", help="show candidates and scores")
     chat.set_defaults(handler=cmd_chat)
 
+    esc = sub.add_parser("escalation", help="escalation rules").add_subparsers(metavar="ESCALATION_COMMAND")
+    esc_check = esc.add_parser("check", help="validate the rules file: file:line: problem; exit 1 on any")
+    esc_check.add_argument(
+        "path", nargs="?", type=Path, help="rules file (default: SUPPORTBOT_ESCALATION_RULES)"
+    )
+    esc_check.set_defaults(handler=cmd_escalation_check)
+    explain = esc.add_parser("explain", help="which triggers fire for a message, with scores and evidence")
+    explain.add_argument("text")
+    explain.add_argument("--json", action="store_true")
+    explain.set_defaults(handler=cmd_escalation_explain)
+
     ev = sub.add_parser("eval", help="evaluations").add_subparsers(metavar="EVAL")
+    esc_eval = ev.add_parser("escalation", help="recall, precision and reasons on labelled messages")
+    esc_eval.add_argument("--cases", type=Path, required=True, help="JSON lines: text, escalate, reason")
+    esc_eval.add_argument("--json", action="store_true")
+    esc_eval.add_argument("--mistakes", action="store_true", help="list the cases it got wrong")
+    esc_eval.set_defaults(handler=cmd_eval_escalation)
     retrieval = ev.add_parser("retrieval", help="retrieval and decision quality on labelled queries")
     retrieval.add_argument(
         "--faq", type=Path, required=True, help="JSON lines: id, title, answer, questions, tags"
@@ -235,6 +251,93 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return asyncio.run(go())
+
+
+def _detector(settings: Settings) -> Any:
+    from bot.escalation.detector import EscalationDetector
+    from bot.escalation.rules import load_rules
+    from bot.knowledge import make_embedder
+
+    rules = load_rules(settings.escalation_rules)
+    embedder = make_embedder(settings) if settings.embedder == "minilm" else None
+    return EscalationDetector(rules, embedder.encode if embedder else None), embedder
+
+
+def cmd_escalation_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.escalation.rules import check_rules
+
+    path = args.path or settings.escalation_rules
+    rules, problems = check_rules(path)
+    for problem in problems:
+        print(problem)
+    if problems or rules is None:
+        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"ok: {len(rules.triggers)} triggers in {path}")
+    return 0
+
+
+def cmd_escalation_explain(args: argparse.Namespace, settings: Settings) -> int:
+    detector, embedder = _detector(settings)
+    vector = embedder.encode([args.text])[0] if embedder else None
+    assessment = detector.assess(args.text, vector)
+    benign = detector.closest_benign(vector) if vector is not None else None
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "escalate": assessment.escalate,
+                    "reason": assessment.reason,
+                    "fired": [
+                        {"reason": h.reason, "score": round(h.score, 4), "evidence": h.evidence}
+                        for h in assessment.hits
+                    ],
+                    "by_meaning": [
+                        {"reason": h.reason, "score": round(h.score, 4), "evidence": h.evidence}
+                        for h in assessment.considered
+                    ],
+                    "closest_benign": None
+                    if benign is None
+                    else {"score": round(benign[0], 4), "text": benign[1]},
+                },
+                indent=2,
+            )
+        )
+        return 0
+    if assessment.escalate:
+        print(f"escalate: yes, reason {assessment.reason}")
+        for hit in assessment.hits:
+            print(f"  fired  {hit.reason:<22} {hit.score:.3f}  {hit.evidence}")
+    else:
+        print("escalate: no")
+    if assessment.considered:
+        print("by meaning (fires at the trigger's threshold, if closer than any benign example):")
+        thresholds = {t.name: t.semantic_threshold for t in detector.rules.triggers}
+        for hit in assessment.considered:
+            print(
+                f"  {hit.reason:<22} {hit.score:.3f} (threshold {thresholds[hit.reason]:.2f})  {hit.evidence}"
+            )
+    if benign is not None:
+        print(f"closest benign example: {benign[0]:.3f}  '{benign[1]}'")
+    return 0
+
+
+def cmd_eval_escalation(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.escalation.evaluation import evaluate, load_cases
+
+    cases = load_cases(args.cases)
+    detector, embedder = _detector(settings)
+    vectors = embedder.encode([c.text for c in cases]) if embedder else None
+    result = evaluate(detector, cases, vectors)
+    mistakes = result.pop("mistakes")
+    if args.mistakes:
+        result["mistakes"] = mistakes
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>22}: {value}")
+    return 0
 
 
 def cmd_eval_retrieval(args: argparse.Namespace, settings: Settings) -> int:

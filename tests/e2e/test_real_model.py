@@ -79,3 +79,22 @@ async def test_off_topic_questions_abstain_and_offer_a_person(chat: MemoryConver
 async def test_the_learned_ranking_and_calibration_are_in_place(service: KnowledgeService) -> None:
     assert service.head is not None
     assert 0.2 < service.rule.abstain_below < 0.8
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("your company clearly couldn't care less about the people who buy from it", "angry_customer"),
+        ("the battery pack puffed up and now it won't close", "quality_issue"),
+    ],
+)
+def test_escalation_by_meaning_when_no_phrase_matches(model: SentenceTransformerEmbedder, message: str, reason: str) -> None:
+    from bot.escalation.detector import EscalationDetector
+    from bot.escalation.rules import load_rules
+
+    rules_only = EscalationDetector(load_rules())
+    assert not rules_only.assess(message).escalate  # no phrase or pattern catches it
+    with_meaning = EscalationDetector(load_rules(), model.encode)
+    assessment = with_meaning.assess(message, model.encode([message])[0])
+    assert assessment.reason == reason
+    assert assessment.hits[0].evidence.startswith("close to ")

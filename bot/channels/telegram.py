@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+CONNECTIONS = 32  # to the Bot API; the outbox's rate limiter keeps us within Telegram's limits
 GROUP_NOTICE = (
     "Hi! I only answer in private chats, to keep your order details private. Please message me directly."
 )
@@ -181,7 +182,16 @@ class TelegramChannel:
         handle: Handler,
     ) -> None:
         base = api_url.rstrip("/")
-        builder = Application.builder().token(token).base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+        # The library's default is ONE connection for all calls: replies, typing indicators and
+        # callback answers would queue behind each other under load.
+        builder = (
+            Application.builder()
+            .token(token)
+            .base_url(f"{base}/bot")
+            .base_file_url(f"{base}/file/bot")
+            .connection_pool_size(CONNECTIONS)
+            .pool_timeout(30.0)
+        )
         if mode == "webhook":
             builder = builder.updater(None)
         self.application = builder.build()
@@ -191,6 +201,7 @@ class TelegramChannel:
         self._public_url = public_url
         self._handle = handle
         self.sender = TelegramSender(self.application.bot)
+        self._cosmetic: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe: fails fast on a wrong token
@@ -258,7 +269,12 @@ class TelegramChannel:
             return
         if incoming is None:
             return
-        await _best_effort(bot.send_chat_action(chat_id=int(incoming.ref.chat_id), action=ChatAction.TYPING))
+        # The typing indicator is cosmetic: it must not delay the answer, so it is not awaited.
+        typing = asyncio.ensure_future(
+            _best_effort(bot.send_chat_action(chat_id=int(incoming.ref.chat_id), action=ChatAction.TYPING))
+        )
+        self._cosmetic.add(typing)
+        typing.add_done_callback(self._cosmetic.discard)
         await self._handle(incoming)
 
 

@@ -24,7 +24,14 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=not parsed.drivername.startswith("sqlite"))
+    # Many conversations at once each hold a connection briefly; the default 5 + 10 queue up.
+    engine = create_async_engine(
+        url,
+        pool_pre_ping=not parsed.drivername.startswith("sqlite"),
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=60,
+    )
     if parsed.drivername.startswith("sqlite"):
         _sqlite_for_concurrency(engine)
     return engine

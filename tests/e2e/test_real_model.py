@@ -88,7 +88,9 @@ async def test_the_learned_ranking_and_calibration_are_in_place(service: Knowled
         ("the battery pack puffed up and now it won't close", "quality_issue"),
     ],
 )
-def test_escalation_by_meaning_when_no_phrase_matches(model: SentenceTransformerEmbedder, message: str, reason: str) -> None:
+def test_escalation_by_meaning_when_no_phrase_matches(
+    model: SentenceTransformerEmbedder, message: str, reason: str
+) -> None:
     from bot.escalation.detector import EscalationDetector
     from bot.escalation.rules import load_rules
 

@@ -44,9 +44,17 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Figures and the commands behind them: bench/README.md. Needs ../shared/eval for the data sets.
 bench: install-dev
 	$(BIN)/python -m bench.latency --json
+	$(BIN)/python -m bench.kb_scale --articles 5000 --json
 	$(BIN)/python -m bench.retrieval --dataset store --json
+	$(BIN)/python -m bench.retrieval --dataset banking77 --shots 10 --seeds 5 --json
+	$(BIN)/python -m bench.retrieval --dataset clinc150 --shots 10 --seeds 5 --json
+	$(BIN)/python -m bench.escalation --json
+	$(BIN)/python -m bench.channels widget --json
+	$(BIN)/python -m bench.channels sockets --count 500 --json
+	$(BIN)/python -m bench.channels telegram --rate 200 --seconds 30 --json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

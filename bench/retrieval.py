@@ -104,16 +104,29 @@ def _lines(folder: Path) -> Split:
     return list(zip(texts, labels, strict=True))  # type: ignore[arg-type]
 
 
+def tune_on_validation(service: KnowledgeService, validation: list[LabelledQuery], recall: float) -> float:
+    """The threshold that refuses `recall` of the validation split's out-of-scope questions."""
+    out_of_scope = [q.text for q in validation if q.expected is None]
+    vectors = service.encode_many(out_of_scope)
+    scores = sorted(service.decide_encoded(t, v).confidence for t, v in zip(out_of_scope, vectors, strict=True))
+    threshold = scores[min(len(scores) - 1, int(recall * len(scores)))]
+    service.set_abstain_threshold(threshold)
+    return threshold
+
+
 async def one_run(
     articles: list[Article],
     queries: list[LabelledQuery],
     embedder: SentenceTransformerEmbedder,
     data_dir: Path,
+    validation: list[LabelledQuery] | None = None,
 ) -> dict[str, Any]:
     service = KnowledgeService(data_dir / "unused", embedder, data_dir, SearchOptions(reload=False))
     try:
         await service.install(articles)
         await service.wait_until_learned()
+        if validation:
+            tune_on_validation(service, validation, VALIDATION_RECALL)
         result = dict(await evaluate(service, queries))
         result["abstain_below"] = round(service.rule.abstain_below, 4)
         return result

@@ -108,7 +108,9 @@ def tune_on_validation(service: KnowledgeService, validation: list[LabelledQuery
     """The threshold that refuses `recall` of the validation split's out-of-scope questions."""
     out_of_scope = [q.text for q in validation if q.expected is None]
     vectors = service.encode_many(out_of_scope)
-    scores = sorted(service.decide_encoded(t, v).confidence for t, v in zip(out_of_scope, vectors, strict=True))
+    scores = sorted(
+        service.decide_encoded(t, v).confidence for t, v in zip(out_of_scope, vectors, strict=True)
+    )
     threshold = scores[min(len(scores) - 1, int(recall * len(scores)))]
     service.set_abstain_threshold(threshold)
     return threshold

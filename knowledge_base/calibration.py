@@ -25,7 +25,7 @@ from knowledge_base.search import RankingWeights, article_scores
 
 DEFAULT_THRESHOLD = 0.5
 FOLDS = 5
-MAX_PROBES_PER_FOLD = 120
+MAX_PROBES_PER_FOLD = 80
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,9 @@ def cross_fitted_probes(index: KnowledgeIndex, weights: RankingWeights, learn: b
     rng = np.random.default_rng(seed)
     folds = np.array_split(rng.permutation(index.size), min(FOLDS, index.size))
     questions = index.entry_kind == EntryKind.QUESTION
-    normalised = [normalise_question(t) for t in index.lexical_texts]
+    same_text: dict[str, list[int]] = {}
+    for position, text in enumerate(index.lexical_texts):
+        same_text.setdefault(text, []).append(position)
     answerable: list[float] = []
     correct: list[bool] = []
     unanswerable: list[float] = []
@@ -51,16 +53,11 @@ def cross_fitted_probes(index: KnowledgeIndex, weights: RankingWeights, learn: b
         head = fit_head(index, ~hidden_rows) if learn else None
         lexical_hidden = np.isin(index.lexical_article, fold)
         for row in probe_rows:
-            text = _text_of(index, int(row))
-            same = lexical_hidden | np.array([t == normalise_question(text) for t in normalised])
+            text = index.texts[row]
+            same = lexical_hidden.copy()
+            same[same_text.get(normalise_question(text), [])] = True
             fused, *_ = article_scores(
-                index,
-                index.vectors[row],
-                text,
-                head,
-                weights,
-                exclude_rows=hidden_rows,
-                exclude_lexical=same,
+                index, index.vectors[row], text, head, weights, exclude_rows=hidden_rows, exclude_lexical=same
             )
             fused[fold] = -1.0
             answerable.append(float(fused.max()))
@@ -70,7 +67,7 @@ def cross_fitted_probes(index: KnowledgeIndex, weights: RankingWeights, learn: b
             fold_questions = rng.choice(fold_questions, MAX_PROBES_PER_FOLD, replace=False)
         for fold_row in fold_questions:
             row = int(fold_row)
-            text = _text_of(index, row)
+            text = index.texts[row]
             fused, *_ = article_scores(
                 index,
                 index.vectors[row],
@@ -88,13 +85,13 @@ def cross_fitted_probes(index: KnowledgeIndex, weights: RankingWeights, learn: b
 def _one_question_each(
     index: KnowledgeIndex, eligible: np.ndarray[Any, np.dtype[np.bool_]], rng: np.random.Generator
 ) -> list[int]:
-    """One question row per article that keeps at least one other way of being asked."""
-    chosen = []
+    """One random question row per article that keeps at least one other way of being asked."""
     asked = index.entry_kind != EntryKind.PASSAGE
-    for article in np.unique(index.entry_article[eligible]):
-        rows = np.flatnonzero(eligible & (index.entry_article == article))
-        if np.count_nonzero(asked & (index.entry_article == article)) >= 2 and len(rows):
-            chosen.append(int(rng.choice(rows)))
+    asked_count = np.bincount(index.entry_article[asked], minlength=index.size)
+    rows = rng.permutation(np.flatnonzero(eligible))
+    articles = index.entry_article[rows]
+    _, first = np.unique(articles, return_index=True)  # a random row per article (rows are shuffled)
+    chosen = [int(rows[i]) for i in first if asked_count[articles[i]] >= 2]
     if len(chosen) > MAX_PROBES_PER_FOLD:
         chosen = [int(r) for r in rng.choice(chosen, MAX_PROBES_PER_FOLD, replace=False)]
     return chosen
@@ -113,11 +110,3 @@ def calibrate(index: KnowledgeIndex, learn: bool, weights: RankingWeights, refus
     if len(probes.unanswerable) == 0:
         return DEFAULT_THRESHOLD
     return float(np.quantile(probes.unanswerable, refuse_share))
-
-
-def _text_of(index: KnowledgeIndex, row: int) -> str:
-    article = index.articles[int(index.entry_article[row])]
-    rows = np.flatnonzero(index.entry_article == index.entry_article[row])
-    position = int(np.searchsorted(rows, row))
-    asked = [article.title, *article.questions]
-    return asked[position] if position < len(asked) else article.title

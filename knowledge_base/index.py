@@ -32,6 +32,13 @@ class KnowledgeIndex:
     version: str
     embedded_now: int = 0  # how many texts were embedded (not cached) to build it
     position: dict[str, int] = field(default_factory=dict)
+    texts: tuple[str, ...] = ()  # the text of every row
+    # Rows (and lexical texts) are stored article by article, so per-article maxima are one
+    # np.maximum.reduceat over these starts instead of a slow scatter.
+    row_starts: np.ndarray[Any, np.dtype[np.intp]] = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    lexical_starts: np.ndarray[Any, np.dtype[np.intp]] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.intp)
+    )
 
     @property
     def size(self) -> int:
@@ -81,14 +88,20 @@ def build_index(
             lexical_texts.append(text)
             lexical_article.append(pos)
     vectors, embedded = cache.embed(embedder, texts, show_progress=show_progress, progress=progress)
+    rows_article = np.asarray(entry_article, dtype=np.int32)
+    lexical_of = np.asarray(lexical_article, dtype=np.int32)
+    every = np.arange(len(articles))
     return KnowledgeIndex(
         articles=tuple(articles),
         vectors=vectors,
-        entry_article=np.asarray(entry_article, dtype=np.int32),
+        entry_article=rows_article,
         entry_kind=np.asarray(entry_kind, dtype=np.int8),
         lexical_texts=tuple(lexical_texts),
-        lexical_article=np.asarray(lexical_article, dtype=np.int32),
+        lexical_article=lexical_of,
         version=knowledge_version(articles),
         embedded_now=embedded,
         position={a.id: i for i, a in enumerate(articles)},
+        texts=tuple(texts),
+        row_starts=np.searchsorted(rows_article, every),
+        lexical_starts=np.searchsorted(lexical_of, every),
     )

@@ -96,8 +96,7 @@ def article_scores(
 
 
 def _best_per_article(index: KnowledgeIndex, cosines: Vectors) -> Vectors:
-    best = np.full(index.size, -1.0, dtype=np.float32)
-    np.maximum.at(best, index.entry_article, cosines.astype(np.float32))
+    best = np.maximum.reduceat(cosines.astype(np.float32), index.row_starts)
     return np.clip(best, 0.0, 1.0)
 
 
@@ -105,15 +104,15 @@ def lexical_scores(
     index: KnowledgeIndex, text: str, exclude: np.ndarray[Any, np.dtype[np.bool_]] | None = None
 ) -> Vectors:
     """Best fuzzy match per article over its titles and questions, in [0, 1]."""
-    out = np.zeros(index.size, dtype=np.float32)
     query = " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
     if not query or not index.lexical_texts:
-        return out
+        return np.zeros(index.size, dtype=np.float32)
     scores = process.cdist([query], index.lexical_texts, scorer=fuzz.token_set_ratio, dtype=np.uint8)[0]
     if exclude is not None:
         scores = np.where(exclude, 0, scores)
-    np.maximum.at(out, index.lexical_article, scores.astype(np.float32) / 100.0)
-    return out
+    return np.asarray(
+        np.maximum.reduceat(scores.astype(np.float32) / 100.0, index.lexical_starts), dtype=np.float32
+    )
 
 
 def rank(

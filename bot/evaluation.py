@@ -29,12 +29,13 @@ class LabelledQuery:
     expected: str | None
 
 
-def _read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+def read_json_lines(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) for every non-empty line; a clear error naming the line otherwise."""
     rows = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise EvaluationDataError(f"{path}: cannot read: {exc.strerror}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvaluationDataError(f"{path}: cannot read: {exc}") from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -68,7 +69,7 @@ def articles_from_rows(rows: list[dict[str, Any]]) -> list[Article]:
 
 def load_faq(path: Path) -> list[Article]:
     rows = []
-    for number, row in _read_jsonl(path):
+    for number, row in read_json_lines(path):
         if "id" not in row or not isinstance(row.get("questions", []), list):
             raise EvaluationDataError(f"{path}:{number}: needs an id and a list of questions")
         rows.append(row)
@@ -79,7 +80,7 @@ def load_faq(path: Path) -> list[Article]:
 
 def load_queries(path: Path) -> list[LabelledQuery]:
     queries = []
-    for number, row in _read_jsonl(path):
+    for number, row in read_json_lines(path):
         if not isinstance(row.get("text"), str) or "expected" not in row:
             raise EvaluationDataError(f"{path}:{number}: needs text and expected (an id or null)")
         expected = row["expected"]

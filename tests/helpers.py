@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bot.engine import Engine, RecordingHandoff
 from bot.knowledge import KnowledgeSearchAdapter
 from bot.persistence.repository import Repository
 from bot.replies import Wording
+from bot.settings import Settings, load_settings
 from knowledge_base.embedder import Embedder, HashingEmbedder
 from knowledge_base.service import KnowledgeService, SearchOptions
 
@@ -28,3 +30,16 @@ def make_engine(service: KnowledgeService, repository: Repository, max_chars: in
     return Engine(
         KnowledgeSearchAdapter(service), repository, WORDING, RecordingHandoff(repository, WORDING), max_chars
     )
+
+
+def fast_settings(kb: Path, data: Path, **extra: Any) -> Settings:
+    """The app's settings for tests: the test knowledge base, the hashing embedder, no file watcher."""
+    values: dict[str, Any] = {
+        "kb_path": kb,
+        "data_dir": data,
+        "embedder": "hashing",
+        "kb_reload": False,
+        "abstain_threshold": 0.3,
+    }
+    values.update(extra)
+    return load_settings(**values)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -11,15 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import SupportBotError
 from bot.escalation.detector import EscalationDetector
 from bot.escalation.model import Assessment
+from bot.evaluation import EvaluationDataError, read_json_lines
 
 NO_REASON = "none"
-
-
-class CasesError(SupportBotError):
-    """A cases file is malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,26 +26,12 @@ class Case:
 
 def load_cases(path: Path) -> list[Case]:
     cases = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CasesError(f"{path}: cannot read: {exc.strerror}") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise CasesError(f"{path}:{number}: not JSON: {exc.msg}") from None
-        if (
-            not isinstance(row, dict)
-            or not isinstance(row.get("text"), str)
-            or not isinstance(row.get("escalate"), bool)
-        ):
-            raise CasesError(f"{path}:{number}: needs text and escalate (true or false)")
+    for number, row in read_json_lines(path):
+        if not isinstance(row.get("text"), str) or not isinstance(row.get("escalate"), bool):
+            raise EvaluationDataError(f"{path}:{number}: needs text and escalate (true or false)")
         cases.append(Case(row["text"], row["escalate"], str(row.get("reason") or NO_REASON)))
     if not cases:
-        raise CasesError(f"{path}: no cases")
+        raise EvaluationDataError(f"{path}: no cases")
     return cases
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
-from bot.settings import load_settings
 from tests.fakes.server import serving
+from tests.helpers import fast_settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,13 +39,7 @@ async def page(kb_folder: Path, tmp_path: Path) -> AsyncIterator[tuple[Any, str]
         pytest.skip("Chromium is not installed")
     from playwright.async_api import async_playwright
 
-    settings = load_settings(
-        kb_path=kb_folder,
-        data_dir=tmp_path / "var",
-        embedder="hashing",
-        kb_reload=False,
-        abstain_threshold=0.3,
-    )
+    settings = fast_settings(kb_folder, tmp_path / "var")
     async with serving(create_app(settings)) as url, async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(viewport={"width": 1200, "height": 800})

@@ -16,6 +16,7 @@ from bot.domain import Channel, ConversationRef
 from bot.settings import load_settings
 from tests.fakes.server import serving
 from tests.fakes.telegram import TOKEN, FakeTelegram, callback_update, text_update
+from tests.helpers import fast_settings
 
 SECRET = "s3cret-token_1"
 CHAT = 5551234
@@ -39,11 +40,6 @@ class Bot:
 
 def settings_for(kb: Path, data: Path, api: str, **extra: Any) -> Any:
     values: dict[str, Any] = {
-        "kb_path": kb,
-        "data_dir": data,
-        "embedder": "hashing",
-        "kb_reload": False,
-        "abstain_threshold": 0.3,
         "telegram_token": TOKEN,
         "telegram_api_url": api,
         "telegram_mode": "webhook",
@@ -51,7 +47,7 @@ def settings_for(kb: Path, data: Path, api: str, **extra: Any) -> Any:
         "public_url": "https://bot.example.com",
     }
     values.update(extra)
-    return load_settings(**values)
+    return fast_settings(kb, data, **values)
 
 
 @pytest.fixture

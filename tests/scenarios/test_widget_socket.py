@@ -15,19 +15,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from bot.app import Services, create_app
 from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage
-from bot.settings import load_settings
+from tests.helpers import fast_settings
 
 
 def make_client(kb: Path, data: Path, **extra: Any) -> TestClient:
-    values: dict[str, Any] = {
-        "kb_path": kb,
-        "data_dir": data,
-        "embedder": "hashing",
-        "kb_reload": False,
-        "abstain_threshold": 0.3,
-    }
-    values.update(extra)
-    return TestClient(create_app(load_settings(**values)))
+    return TestClient(create_app(fast_settings(kb, data, **extra)))
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.settings import load_settings
+from tests.helpers import fast_settings
 
 
 @pytest.fixture
 def client(kb_folder: Path, tmp_path: Path) -> Iterator[TestClient]:
-    settings = load_settings(
-        kb_path=kb_folder,
-        data_dir=tmp_path / "var",
-        embedder="hashing",
-        kb_reload=False,
-        abstain_threshold=0.3,
-        store_name="Bean & <Co>",
-    )
+    settings = fast_settings(kb_folder, tmp_path / "var", store_name="Bean & <Co>")
     with TestClient(create_app(settings)) as client:
         yield client
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from bot.errors import SupportBotError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+WRITE_OPTION = "supportbot_writes"  # execution option marking a write transaction
 
 
 class DatabaseError(SupportBotError):
@@ -58,7 +59,10 @@ def _sqlite_for_concurrency(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection):  # type: ignore[no-untyped-def]
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Only writers take the write lock up front; a reader taking it would queue behind
+        # every writer (and hold a pooled connection while it waits).
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def alembic_config(url: str) -> Config:

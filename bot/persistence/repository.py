@@ -26,6 +26,7 @@ from bot.domain import (
     Reply,
     Turn,
 )
+from bot.persistence.database import WRITE_OPTION
 from bot.persistence.models import (
     ConversationRow,
     CustomerRow,
@@ -81,6 +82,7 @@ class Repository:
                 yield session
             return
         async with self._write_queue, self._sessions.begin() as session:
+            await session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     @property

@@ -84,3 +84,16 @@ async def test_many_conversations_writing_at_once_lose_nothing(repository: Repos
     assert await repository.count_messages() == 40 * 5 * 2
     stored = await repository.transcript(ConversationRef(Channel.WEB, "c7"))
     assert [m.text for m in stored] == ["m0", "r0", "m1", "r1", "m2", "r2", "m3", "r3", "m4", "r4"]
+
+
+async def test_a_reader_never_blocks_a_writer(repository: Repository) -> None:
+    """A read transaction left open (a slow request) must not stop replies from being stored."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    await repository.record_message(REF, WHO, Direction.INBOUND, "first")
+    async with repository._sessions() as session:
+        await session.execute(text("SELECT 1"))
+        await asyncio.wait_for(repository.record_message(REF, WHO, Direction.INBOUND, "second"), 5)
+    assert [m.text for m in await repository.transcript(REF)] == ["first", "second"]

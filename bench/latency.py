@@ -58,7 +58,9 @@ async def run(rounds: int, conversations: int) -> dict[str, float]:
     embedder = SentenceTransformerEmbedder()
     with tempfile.TemporaryDirectory() as scratch:
         data = Path(scratch)
-        service = KnowledgeService(DEFAULT_KB_PATH, embedder, data, SearchOptions(reload=False))
+        # No remembered vectors: every turn pays for its encode, as a new message would.
+        options = SearchOptions(reload=False, remember_vectors=0)
+        service = KnowledgeService(DEFAULT_KB_PATH, embedder, data, options)
         await service.start()
         await service.wait_until_learned()
         url = f"sqlite+aiosqlite:///{data / 'bench.db'}"

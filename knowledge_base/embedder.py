@@ -149,9 +149,10 @@ class BatchingEncoder:
             self._recent.move_to_end(text)
             return known
         vector = await self._encode_new(text)
-        self._recent[text] = vector
-        if len(self._recent) > self._remember:
-            self._recent.popitem(last=False)
+        if self._remember:
+            self._recent[text] = vector
+            if len(self._recent) > self._remember:
+                self._recent.popitem(last=False)
         return vector
 
     async def _encode_new(self, text: str) -> Vectors:

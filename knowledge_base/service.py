@@ -38,6 +38,7 @@ class SearchOptions:
     learn: bool = True
     reload: bool = True
     reload_debounce_ms: int = 300
+    remember_vectors: int = 512  # recent message vectors kept (search and escalation share them)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class KnowledgeService:
         self._options = options or SearchOptions()
         self._data_dir = data_dir
         self._cache = VectorCache(data_dir / "vectors.sqlite" if data_dir else None)
-        self._encoder = BatchingEncoder(embedder)
+        self._encoder = BatchingEncoder(embedder, remember=self._options.remember_vectors)
         self._live: _Live | None = None
         self._show_progress = show_progress
         self._tasks: set[asyncio.Task[None]] = set()

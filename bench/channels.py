@@ -167,7 +167,6 @@ async def telegram_load(rate: int, seconds: int, chats: int) -> dict[str, Any]:
                 # Like Telegram: at most 40 requests in flight, and a non-200 is delivered again.
                 limits = httpx.Limits(max_connections=40)
                 async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-
                     # Queue requests here, not in httpx: its pool rescans every waiting request on
                     # each change (quadratic), which made the client, not the server, the bottleneck.
                     in_flight = asyncio.Semaphore(40)

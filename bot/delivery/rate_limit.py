@@ -15,12 +15,18 @@ class RateLimit:
 
 
 class RateLimiter:
-    """A token bucket for the overall rate plus a minimum spacing per chat."""
+    """A token bucket for the overall rate plus a minimum spacing per chat.
+
+    The bucket holds one token: a full bucket of `per_second` would allow a burst on top of the
+    steady rate, i.e. up to twice the limit within one second.
+    """
+
+    CAPACITY = 1.0
 
     def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self._limit = limit
         self._clock = clock
-        self._tokens = limit.per_second
+        self._tokens = self.CAPACITY
         self._refilled = clock()
         self._last_by_chat: dict[str, float] = {}
         self._lock = asyncio.Lock()
@@ -30,7 +36,7 @@ class RateLimiter:
             async with self._lock:
                 now = self._clock()
                 self._tokens = min(
-                    self._limit.per_second, self._tokens + (now - self._refilled) * self._limit.per_second
+                    self.CAPACITY, self._tokens + (now - self._refilled) * self._limit.per_second
                 )
                 self._refilled = now
                 chat_ready = self._last_by_chat.get(chat, -1e9) + self._limit.per_chat_interval

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,9 @@ import yaml
 
 from bot.errors import SupportBotError
 from bot.escalation.model import ClusterRules, ContextRules, EscalationRules, TextTrigger
+
+# The same file:line: message shape the knowledge base reports in.
+from knowledge_base.errors import Problem as RuleProblem
 
 DEFAULT_RULES = Path(__file__).resolve().parent / "rules.yaml"
 TOP_LEVEL = {"precedence", "triggers", "benign", "benign_margin", "negations", "context", "quality_cluster"}
@@ -26,16 +28,6 @@ CONTEXT_FIELDS = {
     "low_csat_at_most",
 }
 CLUSTER_FIELDS = {"customers", "within_hours", "products"}
-
-
-@dataclass(frozen=True, slots=True)
-class RuleProblem:
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
 
 
 class InvalidRules(SupportBotError):

@@ -173,3 +173,4 @@ class HistoryEntry:
     text: str
     at: datetime
     reply: Reply | None = None
+    reply_id: int | None = None  # the outbox row, when the reply went through the outbox

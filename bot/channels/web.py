@@ -92,7 +92,10 @@ def reply_frame(reply: Reply, reply_id: int, author: str = "bot") -> dict[str, o
 
 def history_frame(entry: HistoryEntry) -> dict[str, object]:
     payload = entry.reply.to_payload() if entry.reply else {"text": entry.text, "link": None, "choices": []}
-    return {"from": entry.author, **payload, "at": entry.at.isoformat()}
+    frame = {"from": entry.author, **payload, "at": entry.at.isoformat()}
+    if entry.reply_id is not None:
+        frame["id"] = entry.reply_id
+    return frame
 
 
 class WidgetHub:

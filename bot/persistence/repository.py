@@ -357,7 +357,7 @@ class Repository:
                         MessageRow.text,
                         MessageRow.created_at,
                         OutboxRow.payload,
-                        OutboxRow.status,
+                        OutboxRow.id,
                     )
                     .join(ConversationRow, MessageRow.conversation_id == ConversationRow.id)
                     .outerjoin(OutboxRow, OutboxRow.message_id == MessageRow.id)
@@ -369,14 +369,14 @@ class Repository:
                 )
             ).all()
         entries = []
-        for direction, text, at, payload, status in reversed(rows):
-            if status in (PENDING, WAITING):
-                continue  # not delivered yet: the outbox brings it, once
+        # Replies still on their way are included too, with their outbox id: the widget drops the
+        # copy the outbox delivers later, and a reply is never missing from a reload.
+        for direction, text, at, payload, reply_id in reversed(rows):
             if direction == Direction.INBOUND.value:
                 entries.append(HistoryEntry("customer", text, _aware(at)))
             else:
                 reply = Reply.from_payload(payload) if payload else Reply(text)
-                entries.append(HistoryEntry("bot", text, _aware(at), reply))
+                entries.append(HistoryEntry("bot", text, _aware(at), reply, reply_id))
         return entries
 
     # -- what escalation needs to know --------------------------------------------------------

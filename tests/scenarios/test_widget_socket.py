@@ -137,9 +137,11 @@ def test_a_reply_sent_while_the_widget_was_closed_arrives_on_reconnect(client: T
     assert client.portal.call(settled)[0][0] == "waiting"  # type: ignore[union-attr]
     with client.websocket_connect("/widget/ws") as socket:
         welcome = hello(socket, token)
-        assert [h["from"] for h in welcome["history"]] == ["customer"]  # the reply is not in it twice
+        assert [h["from"] for h in welcome["history"]] == ["customer", "bot"]
         reply = receive_until(socket, "reply")
         assert reply["text"].startswith("Digital gift cards")
+        # The same id as in the history: the widget shows it once.
+        assert reply["id"] == welcome["history"][1]["id"]
 
 
 def test_widget_script_and_demo_page_are_served(client: TestClient) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.web import TokenSigner, WidgetEndpoint, WidgetHub, load_or_create_secret
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.rate_limit import RateLimit
-from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage, Reply
+from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage
 from bot.engine import Engine, RecordingHandoff
 from bot.escalation.detector import EscalationDetector
 from bot.escalation.rules import load_rules
@@ -56,7 +56,6 @@ class Services:
     hub: WidgetHub
     widget: WidgetEndpoint
     telegram: TelegramChannel | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 async def build_services(
@@ -144,10 +143,6 @@ async def close_services(services: Services) -> None:
     await services.database.dispose()
 
 
-def reply_json(reply: Reply) -> dict[str, object]:
-    return reply.to_payload()
-
-
 def _page(name: str, settings: Settings) -> str:
     return (
         (WEB / name).read_text(encoding="utf-8").replace("{{store_name}}", html.escape(settings.store_name))
@@ -229,7 +224,7 @@ def create_app(
             button_payload=button,
         )
         turn = await services.engine.handle(message)
-        replies = [reply_json(r) for r in turn.replies] if turn else []
+        replies = [r.to_payload() for r in turn.replies] if turn else []
         decision = turn.decision.value if turn else None
         return JSONResponse({"conversation": conversation, "decision": decision, "replies": replies})
 

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from bot.channels.telegram import TelegramChannel
@@ -24,10 +25,11 @@ from bot.channels.web import TokenSigner, WidgetEndpoint, WidgetHub, load_or_cre
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.rate_limit import RateLimit
 from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage
-from bot.engine import Engine, RecordingHandoff
+from bot.engine import Engine
 from bot.escalation.detector import EscalationDetector
 from bot.escalation.rules import load_rules
 from bot.escalation.service import EscalationService
+from bot.handoff_setup import Handoff, build_handoff
 from bot.knowledge import KnowledgeSearchAdapter, make_knowledge_service
 from bot.persistence.database import create_engine, migrate
 from bot.persistence.repository import Repository
@@ -55,6 +57,7 @@ class Services:
     outbox: OutboxSender
     hub: WidgetHub
     widget: WidgetEndpoint
+    handoff: Handoff
     telegram: TelegramChannel | None = None
 
 
@@ -72,13 +75,19 @@ async def build_services(
     hub = WidgetHub()
     senders: dict[Channel, ReplySender] = {Channel.WEB: hub}
     limits = {Channel.WEB: WIDGET_LIMIT, Channel.TELEGRAM: TELEGRAM_LIMIT}
-    outbox = OutboxSender(repository, senders, limits)
+
+    async def delivered(outbox_id: int, ok: bool, error: str | None) -> None:
+        await handoff.service.delivery_result(outbox_id, ok, error)
+
+    outbox = OutboxSender(repository, senders, limits, on_result=delivered)
+    secret = load_or_create_secret(settings.widget_secret, settings.data_dir)
+    handoff = build_handoff(settings, repository, outbox.wake, secret)
     escalation = make_escalation(settings, knowledge, repository)
     engine = Engine(
         KnowledgeSearchAdapter(knowledge),
         repository,
         wording,
-        RecordingHandoff(repository, wording),
+        handoff.service,
         settings.max_message_chars,
         on_enqueued=outbox.wake,
         escalation=escalation,
@@ -90,7 +99,7 @@ async def build_services(
 
     widget = WidgetEndpoint(
         hub,
-        TokenSigner(load_or_create_secret(settings.widget_secret, settings.data_dir)),
+        TokenSigner(secret),
         engine.handle,
         repository.history,
         reconnected,
@@ -112,7 +121,14 @@ async def build_services(
         senders[Channel.TELEGRAM] = telegram.sender
         await telegram.start()
     outbox.start()
-    return Services(settings, database, repository, knowledge, engine, outbox, hub, widget, telegram)
+    if handoff.sync is not None:
+        handoff.sync.start()
+    else:
+        log.info(
+            "Slack is not configured: handoffs appear on the local agent desk at /desk (password: %s)",
+            "SUPPORTBOT_DESK_PASSWORD" if settings.desk_password else f"{settings.data_dir}/desk-password",
+        )
+    return Services(settings, database, repository, knowledge, engine, outbox, hub, widget, handoff, telegram)
 
 
 def make_escalation(
@@ -138,9 +154,18 @@ def make_escalation(
 async def close_services(services: Services) -> None:
     if services.telegram is not None:
         await services.telegram.stop()
+    await services.handoff.stop()
     await services.outbox.stop()
     await services.knowledge.stop()
     await services.database.dispose()
+
+
+class DeskGate:
+    """The local agent desk's routes live on the services (built at start-up); pass requests on."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services: Services = scope["app"].state.services
+        await services.handoff.desk(scope, receive, send)
 
 
 def _page(name: str, settings: Settings) -> str:
@@ -183,6 +208,13 @@ def create_app(
         if services.telegram is None:
             return JSONResponse({"error": "Telegram is not configured"}, status_code=404)
         return await services.telegram.webhook(request)
+
+    async def slack_events(request: Request) -> Response:
+        services: Services = request.app.state.services
+        handler = services.handoff.slack_handler
+        if handler is None:
+            return JSONResponse({"error": "Slack is not configured"}, status_code=404)
+        return await handler.handle(request)
 
     async def health(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -237,6 +269,9 @@ def create_app(
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/health", health),
             Route("/api/chat", chat, methods=["POST"]),
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/desk", DeskGate()),
+            Route("/desk/{rest:path}", DeskGate()),
         ],
         lifespan=lifespan,
     )

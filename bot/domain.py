@@ -32,6 +32,7 @@ class Decision(enum.StrEnum):
     CLARIFY = "clarify"
     ABSTAIN = "abstain"
     ESCALATE = "escalate"  # handed to a person, with the reasons
+    RELAYED = "relayed"  # a person owns the conversation: passed to them, the bot stays quiet
     SMALL_TALK = "small_talk"
     ACKNOWLEDGE = "acknowledge"  # a photo or file received, nothing to answer yet
     INVALID = "invalid"
@@ -90,23 +91,29 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     link: str | None = None
+    agent: str | None = None  # the person who wrote it, when it is not the bot
 
     def to_payload(self) -> dict[str, object]:
-        return {
+        payload: dict[str, object] = {
             "text": self.text,
             "link": self.link,
             "choices": [{"label": c.label, "payload": c.payload} for c in self.choices],
         }
+        if self.agent:
+            payload["agent"] = self.agent
+        return payload
 
     @classmethod
     def from_payload(cls, payload: dict[str, object]) -> Reply:
         choices = payload.get("choices") or []
         assert isinstance(choices, list)
         link = payload.get("link")
+        agent = payload.get("agent")
         return cls(
             text=str(payload.get("text", "")),
             choices=tuple(Choice(str(c["label"]), str(c["payload"])) for c in choices),
             link=str(link) if link else None,
+            agent=str(agent) if agent else None,
         )
 
 

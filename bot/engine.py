@@ -15,8 +15,8 @@ from bot.domain import (
     OUTBOX_CHANNELS,
     Candidate,
     ConversationRef,
-    CustomerIdentity,
     Decision,
+    EscalationReason,
     IncomingMessage,
     Reply,
     Turn,
@@ -38,7 +38,14 @@ def understand(text: str) -> SmallTalk | str:
 class HandoffGateway(Protocol):
     """Where a conversation goes when a person must take over."""
 
-    async def request(self, ref: ConversationRef, customer: CustomerIdentity, reason: str) -> Reply: ...
+    async def request(self, message: IncomingMessage, reasons: tuple[EscalationReason, ...]) -> Reply:
+        """Open (or add to) the conversation's ticket; the reply tells the customer what happens next."""
+        ...
+
+    async def intercept(self, message: IncomingMessage, text: str) -> Turn | None:
+        """The handoff's own turn when a person owns the conversation (the bot stays quiet),
+        or when the message answers the handoff (a rating); None lets the bot answer."""
+        ...
 
 
 class Engine:
@@ -81,7 +88,10 @@ class Engine:
             log.info("duplicate delivery ignored", extra={"conversation": ref.key})
             return None
         checked = check_message(message.text, self._max_chars)
-        if message.button_payload:
+        intercepted = await self._handoff.intercept(message, checked.text if checked.problem is None else "")
+        if intercepted is not None:
+            turn = intercepted
+        elif message.button_payload:
             turn = await self._on_button(message, message.button_payload)
         elif message.attachments and checked.problem in ("empty", None):
             turn = await self._on_attachments(message, checked.text if checked.problem is None else "")
@@ -128,7 +138,7 @@ class Engine:
                 message, understood, result.decision, result.answer_article_id
             )
             if reasons:
-                reply = await self._handoff.request(message.ref, message.customer, reasons[0].reason)
+                reply = await self._handoff.request(message, reasons)
                 return Turn(
                     Decision.ESCALATE, 1.0, (reply,), candidates=result.candidates, escalation=reasons
                 )
@@ -154,7 +164,8 @@ class Engine:
         if payload == START_PAYLOAD:
             return Turn(Decision.SMALL_TALK, 1.0, (self._wording.small_talk(SmallTalk.GREETING),))
         if payload == HUMAN_PAYLOAD:
-            reply = await self._handoff.request(message.ref, message.customer, "human_request")
+            asked = EscalationReason("human_request", 1.0, "pressed the button for a person")
+            reply = await self._handoff.request(message, (asked,))
             return Turn(Decision.ABSTAIN, 1.0, (reply,))
         if payload.startswith(ARTICLE_PAYLOAD_PREFIX):
             return self._answer_turn(payload.removeprefix(ARTICLE_PAYLOAD_PREFIX), 1.0, ())
@@ -169,6 +180,10 @@ class RecordingHandoff:
         self._store = store
         self._wording = wording
 
-    async def request(self, ref: ConversationRef, customer: CustomerIdentity, reason: str) -> Reply:
-        await self._store.record_event(ref, "handoff_requested", {"reason": reason})
+    async def request(self, message: IncomingMessage, reasons: tuple[EscalationReason, ...]) -> Reply:
+        reason = reasons[0].reason if reasons else "human_request"
+        await self._store.record_event(message.ref, "handoff_requested", {"reason": reason})
         return self._wording.handoff_requested(reason)
+
+    async def intercept(self, message: IncomingMessage, text: str) -> Turn | None:
+        return None

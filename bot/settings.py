@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,6 +115,63 @@ class Settings(BaseSettings):
     widget_address_rate_per_minute: int = Field(
         default=120, ge=1, description="Messages per minute from one IP address, across conversations."
     )
+    slack_bot_token: str | None = Field(
+        default=None, description="Slack bot token (xoxb-...); empty: handoffs go to the local desk at /desk."
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        description="Slack app's signing secret; every request to /slack/events is verified with it.",
+    )
+    slack_app_token: str | None = Field(
+        default=None,
+        description="Slack app-level token (xapp-...): use Socket Mode instead of HTTP (no public endpoint needed).",
+    )
+    slack_api_url: str = Field(default="https://slack.com/api/", description="Slack Web API base URL.")
+    slack_channel: str | None = Field(
+        default=None, description="Channel id where handoffs are posted (e.g. C0123456789)."
+    )
+    slack_routes: str = Field(
+        default="",
+        description="Channel per trigger, e.g. refund_request=C01,chargeback=C01,vip_customer=C02; others go to the main channel.",
+    )
+    slack_oncall_group: str | None = Field(
+        default=None,
+        description="Slack user group id (S...) mentioned when a first-response target is breached.",
+    )
+    desk_password: str | None = Field(
+        default=None,
+        description="Password of the local agent desk at /desk; empty: generated once, kept in the data directory and logged at start.",
+    )
+    business_hours: str = Field(
+        default="Mon-Fri 09:00-18:00", description="When agents answer, e.g. Mon-Fri 09:00-18:00, or 24/7."
+    )
+    timezone: str = Field(default="Europe/Berlin", description="Time zone of the business hours (IANA name).")
+    holidays: str = Field(
+        default="", description="Closed days, comma-separated ISO dates (2026-12-25,2026-12-26)."
+    )
+    sla_first_response_minutes: float = Field(
+        default=120, gt=0, description="Business minutes until an agent's first reply is due."
+    )
+    sla_resolution_minutes: float = Field(
+        default=1440, gt=0, description="Business minutes until a handoff should be resolved."
+    )
+    sla_overrides: str = Field(
+        default="chargeback_dispute=30m/8h,legal_threat=30m/8h,refund_request=1h/24h,vip_customer=30m/8h",
+        description="Targets per trigger as first-response/resolution, e.g. chargeback_dispute=30m/8h.",
+    )
+    sla_reminder_share: float = Field(
+        default=0.75,
+        gt=0,
+        lt=1,
+        description="Remind the agents when this share of the first-response target has passed.",
+    )
+    templates_path: Path = Field(
+        default=PROJECT_ROOT / "handoff" / "templates", description="Folder of reply templates (markdown)."
+    )
+    reply_check: Literal["hold", "warn"] = Field(
+        default="hold",
+        description="An agent reply without a next step or timing: hold it until the agent confirms, or send it and warn.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log verbosity."
     )
@@ -132,6 +190,56 @@ class Settings(BaseSettings):
                 "SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is required when SUPPORTBOT_TELEGRAM_MODE=webhook"
             )
         return self
+
+    @model_validator(mode="after")
+    def _slack_complete(self) -> Settings:
+        if self.slack_bot_token:
+            if not self.slack_channel:
+                raise ValueError(
+                    "SUPPORTBOT_SLACK_CHANNEL is required when SUPPORTBOT_SLACK_BOT_TOKEN is set"
+                )
+            if not self.slack_app_token and not self.slack_signing_secret:
+                raise ValueError(
+                    "SUPPORTBOT_SLACK_SIGNING_SECRET is required when SUPPORTBOT_SLACK_BOT_TOKEN is set "
+                    "(or SUPPORTBOT_SLACK_APP_TOKEN for Socket Mode)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _sla_readable(self) -> Settings:
+        from handoff.sla import SlaConfigError, parse_business_hours, parse_sla_overrides
+
+        try:
+            parse_business_hours(self.business_hours, self.timezone, self.holidays)
+        except SlaConfigError as exc:
+            raise ValueError(
+                f"SUPPORTBOT_BUSINESS_HOURS / SUPPORTBOT_TIMEZONE / SUPPORTBOT_HOLIDAYS: {exc}"
+            ) from None
+        try:
+            parse_sla_overrides(self.sla_overrides)
+        except SlaConfigError as exc:
+            raise ValueError(f"SUPPORTBOT_SLA_OVERRIDES: {exc}") from None
+        return self
+
+    @property
+    def routes(self) -> dict[str, str]:
+        """Trigger → Slack channel, from SUPPORTBOT_SLACK_ROUTES."""
+        found: dict[str, str] = {}
+        for part in self.slack_routes.split(","):
+            if part.strip():
+                reason, _, channel = part.partition("=")
+                found[reason.strip()] = channel.strip()
+        return found
+
+    @field_validator("slack_routes")
+    @classmethod
+    def _routes_readable(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip() and not re.fullmatch(r"\s*[a-z_]+\s*=\s*[A-Z0-9]+\s*", part):
+                raise ValueError(
+                    f"expected trigger=CHANNEL_ID pairs separated by commas, not {part.strip()!r}"
+                )
+        return value
 
     @property
     def allowed_origins(self) -> list[str]:
@@ -178,6 +286,7 @@ def settings_table() -> list[tuple[str, str, str]]:
         default = info.default
         shown = "" if default is None or default == "" else str(default)
         if isinstance(default, Path):
-            shown = "(bundled)" if field in {"kb_path", "data_dir", "escalation_rules"} else str(default)
+            bundled = {"kb_path", "data_dir", "escalation_rules", "templates_path"}
+            shown = "(bundled)" if field in bundled else str(default)
         rows.append((ENV_PREFIX + field.upper(), shown, info.description or ""))
     return rows

@@ -124,7 +124,7 @@ def _attachments(message: object) -> tuple[Attachment, ...]:
 
 def to_vendor(reply: Reply) -> tuple[str, InlineKeyboardMarkup | None]:
     """Reply → (text, inline keyboard). Pure."""
-    text = reply.text
+    text = f"{reply.agent}: {reply.text}" if reply.agent else reply.text
     if reply.link:
         text = f"{text}\n\nRead more: {reply.link}"
     if len(text) > MAX_TEXT:

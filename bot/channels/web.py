@@ -86,8 +86,8 @@ class SlidingWindow:
         return True
 
 
-def reply_frame(reply: Reply, reply_id: int, author: str = "bot") -> dict[str, object]:
-    return {"type": "reply", "id": reply_id, "from": author, **reply.to_payload()}
+def reply_frame(reply: Reply, reply_id: int) -> dict[str, object]:
+    return {"type": "reply", "id": reply_id, "from": "agent" if reply.agent else "bot", **reply.to_payload()}
 
 
 def history_frame(entry: HistoryEntry) -> dict[str, object]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -33,6 +34,9 @@ class OutboxStore(Protocol):
     async def mark_waiting(self, item_id: int) -> None: ...
 
 
+DeliveryListener = Callable[[int, bool, "str | None"], Awaitable[None]]
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -44,6 +48,7 @@ class OutboxSender:
         max_backoff: float = 300.0,
         max_attempts: int = 15,
         idle_poll: float = 1.0,
+        on_result: DeliveryListener | None = None,
     ) -> None:
         self._store = store
         self._senders = senders
@@ -52,6 +57,7 @@ class OutboxSender:
         self._max_backoff = max_backoff
         self._max_attempts = max_attempts
         self._idle_poll = idle_poll
+        self._on_result = on_result  # the handoff marks an agent's message delivered (or not)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -118,10 +124,14 @@ class OutboxSender:
             vendor_id = await self._senders[channel].send(item.ref, item.reply, item.id)
         except RecipientOffline:
             await self._store.mark_waiting(item.id)
+            await self._report(
+                item.id, False, "the customer has closed the chat; they will get it when they return"
+            )
             return False
         except Undeliverable as exc:
             log.warning("reply %s undeliverable: %s", item.id, exc)
             await self._store.mark_undeliverable(item.id, str(exc))
+            await self._report(item.id, False, str(exc))
             return True  # the chat is gone; nothing behind it can arrive either, but do not stall
         except RetryLater as exc:
             await self._retry(item, attempts, exc.seconds, f"rate limited: retry after {exc.seconds:g}s")
@@ -131,11 +141,21 @@ class OutboxSender:
             await self._retry(item, attempts, delay, str(exc) or type(exc).__name__)
             return False
         await self._store.mark_sent(item.id, vendor_id)
+        await self._report(item.id, True, None)
         return True
+
+    async def _report(self, item_id: int, delivered: bool, error: str | None) -> None:
+        if self._on_result is None:
+            return
+        try:
+            await self._on_result(item_id, delivered, error)
+        except Exception:  # a listener's failure must not stop the sending
+            log.exception("delivery listener failed for reply %s", item_id)
 
     async def _retry(self, item: OutboxItem, attempts: int, delay: float, error: str) -> None:
         if attempts >= self._max_attempts:
             await self._store.mark_undeliverable(item.id, f"gave up after {attempts} attempts: {error}")
+            await self._report(item.id, False, f"gave up after {attempts} attempts: {error}")
             return
         when = datetime.now(UTC) + timedelta(seconds=delay)
         log.info("reply %s not sent (%s); attempt %d in %.1fs", item.id, error, attempts + 1, delay)

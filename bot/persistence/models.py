@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -131,3 +133,91 @@ class QualityReportRow(Base):
     customer: Mapped[str] = mapped_column(String(200))
     evidence: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TicketRow(Base):
+    """A handoff to a person. At most one open (waiting or claimed) ticket per conversation."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index(
+            "uq_tickets_one_open_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("state IN ('waiting', 'claimed')"),
+            postgresql_where=text("state IN ('waiting', 'claimed')"),
+        ),
+        Index("ix_tickets_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    chat_id: Mapped[str] = mapped_column(String(128))
+    customer_user_id: Mapped[str] = mapped_column(String(128))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    customer_language: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    trigger_text: Mapped[str] = mapped_column(Text, default="")
+    order_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_response_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolution_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reminder_due: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_by_name: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_reply_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_as: Mapped[str | None] = mapped_column(String(20))
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    closed_by_name: Mapped[str | None] = mapped_column(String(200))
+    recovery: Mapped[bool] = mapped_column(Boolean, default=False)
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    breached_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where the agents see it (a Slack channel and message ts), and whether that view is current.
+    desk_channel: Mapped[str | None] = mapped_column(String(64))
+    desk_ts: Mapped[str | None] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    desk_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TicketLineRow(Base):
+    """One entry of a ticket's thread: the customer, the agent, an internal note, or the service."""
+
+    __tablename__ = "ticket_lines"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", name="uq_ticket_lines_vendor_id"),
+        Index("ix_ticket_lines_ticket", "ticket_id", "id"),
+        Index("ix_ticket_lines_outbox", "outbox_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(String(64))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    vendor_id: Mapped[str | None] = mapped_column(String(128))
+    delivery: Mapped[str | None] = mapped_column(String(20))
+    delivery_error: Mapped[str | None] = mapped_column(String(500))
+    outbox_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Shown on the agents' side yet? (posted into the thread, delivery mark added)
+    desk_posted: Mapped[bool] = mapped_column(Boolean, default=False)
+    desk_marked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProcessedEventRow(Base):
+    """Vendor event ids already handled: Slack retries an event it thinks was missed."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

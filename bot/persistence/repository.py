@@ -39,6 +39,7 @@ from bot.persistence.models import (
 )
 
 PENDING, WAITING, SENT, UNDELIVERABLE = "pending", "waiting", "sent", "undeliverable"
+AGENT_DECISION = "agent"  # how an agent's message to the customer is marked in the messages table
 ID_CACHE_SIZE = 50_000
 
 
@@ -84,6 +85,18 @@ class Repository:
         async with self._write_queue, self._sessions.begin() as session:
             await session.connection(execution_options={WRITE_OPTION: True})
             yield session
+
+    def writing(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """A write transaction, queued behind this process's other writers on SQLite."""
+        return self._writing()
+
+    def reading(self) -> AsyncSession:
+        return self._sessions()
+
+    async def conversation_id(
+        self, session: AsyncSession, ref: ConversationRef, customer: CustomerIdentity
+    ) -> int:
+        return await self._ids(session, ref, customer)
 
     @property
     def dialect(self) -> str:
@@ -358,6 +371,7 @@ class Repository:
                         MessageRow.created_at,
                         OutboxRow.payload,
                         OutboxRow.id,
+                        MessageRow.decision,
                     )
                     .join(ConversationRow, MessageRow.conversation_id == ConversationRow.id)
                     .outerjoin(OutboxRow, OutboxRow.message_id == MessageRow.id)
@@ -371,12 +385,13 @@ class Repository:
         entries = []
         # Replies still on their way are included too, with their outbox id: the widget drops the
         # copy the outbox delivers later, and a reply is never missing from a reload.
-        for direction, text, at, payload, reply_id in reversed(rows):
+        for direction, text, at, payload, reply_id, decision in reversed(rows):
             if direction == Direction.INBOUND.value:
                 entries.append(HistoryEntry("customer", text, _aware(at)))
             else:
                 reply = Reply.from_payload(payload) if payload else Reply(text)
-                entries.append(HistoryEntry("bot", text, _aware(at), reply, reply_id))
+                author = "agent" if decision == AGENT_DECISION else "bot"
+                entries.append(HistoryEntry(author, text, _aware(at), reply, reply_id))
         return entries
 
     # -- what escalation needs to know --------------------------------------------------------

@@ -59,6 +59,8 @@
 .sb-bot,.sb-agent{align-self:flex-start;background:#fff;border:1px solid #e6ded6;border-bottom-left-radius:4px}
 .sb-agent{border-color:var(--sb-accent)}
 .sb-agent::before{content:"Support team";display:block;font-size:12px;font-weight:600;color:#6b5a4e}
+.sb-agent.sb-named::before{content:none}
+.sb-who{display:block;font-size:12px;font-weight:600;color:#6b5a4e}
 .sb-customer{align-self:flex-end;background:var(--sb-accent);color:var(--sb-ink);border-bottom-right-radius:4px}
 a.sb-link{display:block;margin-top:6px;color:var(--sb-accent);font-weight:600;text-decoration:underline}
 .sb-choices{display:flex;flex-wrap:wrap;gap:6px;align-self:flex-start;max-width:95%}
@@ -130,7 +132,9 @@ a.sb-link{display:block;margin-top:6px;color:var(--sb-accent);font-weight:600;te
 
   function bubble(m) {
     const from = m.from === "customer" || m.from === "agent" ? m.from : "bot";
-    const b = el("div", "sb-msg sb-" + from);
+    const named = from === "agent" && typeof m.agent === "string" && m.agent;
+    const b = el("div", "sb-msg sb-" + from + (named ? " sb-named" : ""));
+    if (named) b.append(el("span", "sb-who", m.agent));
     b.append(el("span", "sb-text", m.text == null ? "" : m.text));
     const href = from !== "customer" && safeLink(m.link);
     if (href) {

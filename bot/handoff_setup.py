@@ -1,0 +1,117 @@
+"""Wires the handoff: the ticket store, the service, and its faces (Slack when configured, the desk)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from handoff.desk.routes import desk_routes
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.routing import Router
+
+from bot.errors import SettingsError
+from bot.persistence.repository import Repository
+from bot.persistence.tickets import TicketRepository
+from bot.settings import Settings
+from handoff.service import CustomerWords, HandoffService
+from handoff.sla import SlaPolicy, SlaTarget, parse_business_hours, parse_sla_overrides
+from handoff.slack.app import SlackDesk
+from handoff.slack.sync import SlackSync
+from handoff.templates import TemplateError, load_templates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Handoff:
+    service: HandoffService
+    tickets: TicketRepository
+    desk: Router
+    slack: SlackDesk | None = None
+    slack_handler: AsyncSlackRequestHandler | None = None
+    sync: SlackSync | None = None
+
+    async def stop(self) -> None:
+        if self.sync is not None:
+            await self.sync.stop()
+
+
+def sla_policy(settings: Settings) -> SlaPolicy:
+    return SlaPolicy(
+        hours=parse_business_hours(settings.business_hours, settings.timezone, settings.holidays),
+        default=SlaTarget(settings.sla_first_response_minutes, settings.sla_resolution_minutes),
+        by_reason=parse_sla_overrides(settings.sla_overrides),
+        reminder_share=settings.sla_reminder_share,
+    )
+
+
+def desk_password(settings: Settings) -> str:
+    """The desk's password: from settings, or generated once and kept beside the database."""
+    if settings.desk_password:
+        return settings.desk_password
+    path = Path(settings.data_dir) / "desk-password"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    path.write_text(password + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return password
+
+
+def slack_client(settings: Settings) -> AsyncWebClient:
+    base = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base)
+    # The default handlers retry only connection errors; 429 must wait for Retry-After too.
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def build_handoff(settings: Settings, repository: Repository, wake_outbox: object, secret: bytes) -> Handoff:
+    try:
+        templates = load_templates(settings.templates_path)
+    except TemplateError as exc:
+        raise SettingsError(f"SUPPORTBOT_TEMPLATES_PATH: {exc}") from None
+    tickets = TicketRepository(repository)
+    service = HandoffService(
+        tickets,
+        tickets,
+        sla_policy(settings),
+        CustomerWords(settings.store_name),
+        on_enqueued=wake_outbox,  # type: ignore[arg-type]
+        hold_unchecked_replies=settings.reply_check == "hold",
+    )
+    routes = desk_routes(
+        service, tickets, desk_password(settings), templates, tickets, secret, settings.store_name
+    )
+    handoff = Handoff(service, tickets, Router(routes))
+    if settings.slack_bot_token and settings.slack_channel:
+        client = slack_client(settings)
+        main_channel = settings.slack_channel
+        routes_by_reason = settings.routes
+        handoff.slack = SlackDesk(
+            service,
+            client,
+            signing_secret=settings.slack_signing_secret,
+            templates=templates,
+            store_name=settings.store_name,
+            contact=settings.support_contact,
+            first_time=tickets.first_time,
+            ticket_at=tickets.ticket_at,
+            desk_location=tickets.desk_location,
+            socket_mode=bool(settings.slack_app_token),
+        )
+        handoff.sync = SlackSync(
+            tickets,
+            client,
+            tickets,
+            lambda reason: routes_by_reason.get(reason, main_channel),
+            oncall_group=settings.slack_oncall_group,
+        )
+        service.attach(handoff.sync)
+        handoff.slack_handler = AsyncSlackRequestHandler(handoff.slack.bolt)
+    return handoff

@@ -1,0 +1,202 @@
+"""Keeps Slack current with the tickets: posts new handoffs, updates them, relays lines, reminds.
+
+The database is the source of truth and Slack a view of it: a ticket not yet posted, a line not
+yet shown, a delivery not yet marked are all visible as rows. When Slack is down or rate-limits
+us, nothing is lost; the next pass picks up where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from handoff.ports import Delivery, Line, TranscriptSource
+from handoff.slack.blocks import line_message, reason_label, slack_date, ticket_message
+from handoff.tickets import Ticket
+
+log = logging.getLogger(__name__)
+
+DELIVERED_REACTION = "white_check_mark"
+SLACK_LINE_PREFIX = "slack:"  # ticket lines written in Slack carry "slack:<channel>:<ts>"
+
+
+class SlackStore(Protocol):
+    async def desk_views(self, limit: int = 100) -> Sequence[DeskViewLike]: ...
+    async def version(self, ticket_id: int) -> int: ...
+    async def mark_shown(self, ticket_id: int, version: int | None, channel: str, ts: str) -> None: ...
+    async def desk_location(self, ticket_id: int) -> tuple[str, str] | None: ...
+    async def lines_to_post(self, limit: int = 200) -> list[Line]: ...
+    async def mark_line_posted(self, line_id: int) -> None: ...
+    async def deliveries_to_mark(self, limit: int = 200) -> list[Line]: ...
+    async def mark_line_marked(self, line_id: int) -> None: ...
+    async def due_reminders(self, now: datetime) -> list[Ticket]: ...
+    async def mark_reminded(
+        self, ticket_id: int, *, reminded: datetime | None, breached: datetime | None
+    ) -> None: ...
+
+
+class DeskViewLike(Protocol):
+    @property
+    def ticket(self) -> Ticket: ...
+    @property
+    def channel(self) -> str | None: ...
+    @property
+    def ts(self) -> str | None: ...
+
+
+def slack_location(line: Line) -> tuple[str, str] | None:
+    """(channel, ts) of an agent's Slack message, from the line's vendor id."""
+    if not line.vendor_id or not line.vendor_id.startswith(SLACK_LINE_PREFIX):
+        return None
+    channel, _, ts = line.vendor_id.removeprefix(SLACK_LINE_PREFIX).partition(":")
+    return (channel, ts) if channel and ts else None
+
+
+class SlackSync:
+    def __init__(
+        self,
+        store: SlackStore,
+        client: AsyncWebClient,
+        transcript: TranscriptSource,
+        route: Callable[[str], str],
+        *,
+        oncall_group: str | None = None,
+        tick: float = 15.0,
+        max_backoff: float = 60.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._transcript = transcript
+        self._route = route
+        self._oncall = oncall_group
+        self._tick = tick  # reminders are checked at least this often
+        self._max_backoff = max_backoff
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # DeskNotifier
+    def changed(self, ticket_id: int) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        failures = 0
+        while True:
+            self._wake.clear()
+            try:
+                await self.sync_once()
+                failures = 0
+                delay = self._tick
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Slack or the database is down: everything waits in the tables
+                failures += 1
+                delay = min(self._max_backoff, 0.5 * 2 ** (failures - 1))
+                log.warning("Slack sync failed (%s); retrying in %.1fs", _describe(exc), delay)
+                await asyncio.sleep(delay)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def sync_once(self) -> None:
+        await self._show_tickets()
+        await self._post_lines()
+        await self._mark_deliveries()
+        await self._remind()
+
+    async def _show_tickets(self) -> None:
+        now = self._clock()
+        for view in await self._store.desk_views():
+            ticket = view.ticket
+            version = await self._store.version(ticket.id)
+            transcript = await self._transcript.transcript(ticket.ref, 8, ticket.created_at)
+            text, blocks = ticket_message(ticket, transcript, now)
+            if view.ts is None or view.channel is None:
+                channel = self._route(ticket.reason)
+                posted = await self._client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                )
+                await self._store.mark_shown(ticket.id, version, str(posted["channel"]), str(posted["ts"]))
+                log.info("handoff posted to Slack", extra={"ticket": ticket.id})
+            else:
+                await self._client.chat_update(channel=view.channel, ts=view.ts, text=text, blocks=blocks)
+                await self._store.mark_shown(ticket.id, version, view.channel, view.ts)
+
+    async def _post_lines(self) -> None:
+        for line in await self._store.lines_to_post():
+            where = await self._store.desk_location(line.ticket_id)
+            if where is None:
+                continue
+            channel, ts = where
+            await self._client.chat_postMessage(
+                channel=channel, thread_ts=ts, text=line_message(line), unfurl_links=False, unfurl_media=False
+            )
+            await self._store.mark_line_posted(line.id)
+
+    async def _mark_deliveries(self) -> None:
+        for line in await self._store.deliveries_to_mark():
+            where = slack_location(line)
+            thread = await self._store.desk_location(line.ticket_id)
+            if line.delivery is Delivery.SENT and where is not None:
+                try:
+                    await self._client.reactions_add(
+                        channel=where[0], timestamp=where[1], name=DELIVERED_REACTION
+                    )
+                except SlackApiError as exc:
+                    if exc.response.get("error") != "already_reacted":
+                        raise
+            elif line.delivery is Delivery.FAILED and thread is not None:
+                reason = line.delivery_error or "unknown reason"
+                await self._client.chat_postMessage(
+                    channel=thread[0],
+                    thread_ts=thread[1],
+                    text=f":warning: Not delivered to the customer: {reason}",
+                )
+            await self._store.mark_line_marked(line.id)
+
+    async def _remind(self) -> None:
+        now = self._clock()
+        for ticket in await self._store.due_reminders(now):
+            where = await self._store.desk_location(ticket.id)
+            if where is None:
+                continue
+            breach = ticket.breached_at is None and now >= ticket.due.first_response
+            if breach:
+                who = f"<!subteam^{self._oncall}> " if self._oncall else ""
+                text = (
+                    f":rotating_light: {who}First-response target missed for this "
+                    f"{reason_label(ticket.reason).lower()}: it was due {slack_date(ticket.due.first_response)}. "
+                    "Please claim it."
+                )
+            else:
+                text = (
+                    f":alarm_clock: Nobody has claimed this yet; the first reply is due "
+                    f"{slack_date(ticket.due.first_response)}."
+                )
+            await self._client.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
+            await self._store.mark_reminded(ticket.id, reminded=now, breached=now if breach else None)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return f"Slack answered {exc.response.status_code}: {exc.response.get('error')}"
+    return f"{type(exc).__name__}: {exc}"

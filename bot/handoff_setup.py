@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from handoff.desk.routes import desk_routes
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,6 +16,7 @@ from bot.errors import SettingsError
 from bot.persistence.repository import Repository
 from bot.persistence.tickets import TicketRepository
 from bot.settings import Settings
+from handoff.desk.routes import desk_routes
 from handoff.service import CustomerWords, HandoffService
 from handoff.sla import SlaPolicy, SlaTarget, parse_business_hours, parse_sla_overrides
 from handoff.slack.app import SlackDesk
@@ -86,7 +86,7 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
         hold_unchecked_replies=settings.reply_check == "hold",
     )
     routes = desk_routes(
-        service, tickets, desk_password(settings), templates, tickets, secret, settings.store_name
+        service, tickets, desk_password(settings), templates, tickets, secret, store_name=settings.store_name
     )
     handoff = Handoff(service, tickets, Router(routes))
     if settings.slack_bot_token and settings.slack_channel:

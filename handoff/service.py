@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CSAT_PREFIX = "csat:"
 CSAT_SKIP_PREFIX = "csat-skip:"
+CSAT_COMMENT_PREFIX = "csat-comment:"
 COMMENT_WINDOW = timedelta(minutes=30)
 
 
@@ -68,8 +69,11 @@ class CustomerWords:
     def rating_prompt(self) -> str:
         return "How did we do? Please rate your experience from 1 (poor) to 5 (excellent)."
 
-    def thanks_for_rating(self, score: int) -> str:
-        return "Thank you! Anything you'd like to add? Just write it here." if score >= 3 else ""
+    def thanks_for_rating(self) -> str:
+        return "Thank you for rating us! Would you like to tell us more?"
+
+    def ask_comment(self) -> str:
+        return "Please write your comment in one message; it goes straight to the team."
 
     def sorry_for_rating(self) -> str:
         return (
@@ -165,7 +169,7 @@ class HandoffService:
     async def intercept(self, message: IncomingMessage, text: str) -> Turn | None:
         """Take the message when a person owns the conversation (or it answers a rating); else None."""
         payload = message.button_payload or ""
-        if payload.startswith((CSAT_PREFIX, CSAT_SKIP_PREFIX)):
+        if payload.startswith((CSAT_PREFIX, CSAT_SKIP_PREFIX, CSAT_COMMENT_PREFIX)):
             return await self._on_rating_button(message, payload)
         ticket = await self._store.open_ticket_for(message.ref)
         if ticket is not None:
@@ -184,10 +188,11 @@ class HandoffService:
         return None
 
     def _awaits_comment(self, ticket: Ticket) -> bool:
+        # "" marks a comment asked for (the customer pressed "Add a comment") and not yet written;
+        # only then is the next message taken as the comment, never a new question by surprise.
         return (
             ticket.csat_score is not None
-            and ticket.csat_score >= 3
-            and ticket.csat_comment is None
+            and ticket.csat_comment == ""
             and ticket.rated_at is not None
             and self._clock() - ticket.rated_at < COMMENT_WINDOW
         )
@@ -215,6 +220,8 @@ class HandoffService:
         try:
             if payload.startswith(CSAT_SKIP_PREFIX):
                 return Turn(Decision.ACKNOWLEDGE, 1.0, (Reply("No problem. Thanks for your time!"),))
+            if payload.startswith(CSAT_COMMENT_PREFIX):
+                return await self._ask_comment(message, int(payload.removeprefix(CSAT_COMMENT_PREFIX)))
             ticket_part, score_part = payload.removeprefix(CSAT_PREFIX).split(":", 1)
             ticket = await self._store.ticket(int(ticket_part))
             score = int(score_part)
@@ -239,16 +246,18 @@ class HandoffService:
             return Turn(Decision.ACKNOWLEDGE, 1.0, (Reply(self._words.sorry_for_rating()),))
         await self._store.add_line(ticket.id, LineKind.SYSTEM, f"Customer rated {score}/5 {stars}.")
         self._changed(ticket.id)
-        return Turn(
-            Decision.ACKNOWLEDGE,
-            1.0,
-            (
-                Reply(
-                    self._words.thanks_for_rating(score),
-                    (Choice("No, thanks", f"{CSAT_SKIP_PREFIX}{ticket.id}"),),
-                ),
-            ),
+        choices = (
+            Choice("Add a comment", f"{CSAT_COMMENT_PREFIX}{ticket.id}"),
+            Choice("No, thanks", f"{CSAT_SKIP_PREFIX}{ticket.id}"),
         )
+        return Turn(Decision.ACKNOWLEDGE, 1.0, (Reply(self._words.thanks_for_rating(), choices),))
+
+    async def _ask_comment(self, message: IncomingMessage, ticket_id: int) -> Turn:
+        ticket = await self._store.ticket(ticket_id)
+        if ticket is None or ticket.ref != message.ref or ticket.csat_score is None or ticket.csat_comment:
+            return Turn(Decision.ACKNOWLEDGE, 1.0, (Reply("Thanks, your feedback is already recorded."),))
+        await self._store.set_comment(ticket_id, "")
+        return Turn(Decision.ACKNOWLEDGE, 1.0, (Reply(self._words.ask_comment()),))
 
     # -- the agents' side ------------------------------------------------------------------------
 

@@ -156,7 +156,9 @@ class SlackDesk:
                 str(event["thread_ts"]),
             )
 
-    async def _on_ticket_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_ticket_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         await ack()
         user = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")
@@ -165,7 +167,12 @@ class SlackDesk:
         except (KeyError, ValueError):
             return
         if not await self.is_member(channel, user) or await self._ticket_channel(ticket_id) != channel:
-            await self._whisper(channel, user, "Only members of this handoff channel can act on its tickets.")
+            # Through the response URL: it reaches whoever clicked, member of the channel or not.
+            await respond(
+                text="Only members of this handoff channel can act on its tickets.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
             return
         agent = await self._agent(user)
         try:
@@ -179,7 +186,7 @@ class SlackDesk:
                 case "return_to_bot":
                     await self._service.return_to_bot(ticket_id, agent)
         except HandoffError as exc:
-            await self._whisper(channel, user, str(exc), body.get("message", {}).get("ts"))
+            await respond(text=str(exc), response_type="ephemeral", replace_original=False)
 
     async def _on_held_button(
         self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond

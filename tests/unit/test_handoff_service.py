@@ -167,9 +167,14 @@ async def test_a_good_rating_takes_an_optional_comment(
     await handoff.resolve(ticket_id, ALEX)
     prompt = (await queued_replies(repository, chat.ref))[-1]
     replies = await chat.press(prompt.choices[4].payload, "5")
-    assert "Anything you'd like to add" in replies[0].text
+    assert "tell us more" in replies[0].text
     again = await chat.press(prompt.choices[0].payload, "1")
     assert "already recorded" in again[0].text
+    # A question right after rating is answered, not swallowed as a comment.
+    replies = await chat.say("how long does shipping take to canada")
+    assert chat.last_turn is not None and chat.last_turn.decision is Decision.ANSWER
+    replies = await chat.press(f"csat-comment:{ticket_id}", "Add a comment")
+    assert "write your comment" in replies[0].text
     replies = await chat.say("Alex was super quick, thank you")
     assert replies[0].text == "Thanks, I've passed that on to the team."
     rated = await handoff.ticket(ticket_id)

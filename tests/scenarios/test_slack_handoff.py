@@ -8,6 +8,7 @@ the fake servers received.
 from __future__ import annotations
 
 import asyncio
+import json
 import itertools
 import re
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import websockets
 import pytest
 
 from bot.app import create_app
@@ -362,3 +364,52 @@ async def test_reminder_then_on_call_mention_until_someone_claims(desk: Desk) ->
     before = len(desk.slack.thread(CHANNEL, post["ts"]))
     await desk.services.handoff.sync.sync_once()
     assert len(desk.slack.thread(CHANNEL, post["ts"])) == before  # said once, not on every pass
+
+
+class WidgetCustomer:
+    """A customer in the web widget, over a real WebSocket."""
+
+    def __init__(self, socket: Any) -> None:
+        self.socket = socket
+        self.replies: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.socket.send(json.dumps(frame))
+
+    async def next_reply(self, within: float = 10.0) -> dict[str, Any]:
+        while True:
+            frame = json.loads(await asyncio.wait_for(self.socket.recv(), within))
+            if frame["type"] == "reply":
+                self.replies.append(frame)
+                return dict(frame)
+
+
+async def test_the_whole_loop_from_the_widget(desk: Desk) -> None:
+    async with websockets.connect(desk.url.replace("http", "ws") + "/widget/ws") as socket:
+        customer = WidgetCustomer(socket)
+        await customer.send({"type": "hello", "token": None})
+        await customer.send({"type": "message", "text": "This is useless, let me speak to a real person"})
+        told = await customer.next_reply()
+        assert "within about 2 hours" in told["text"] and told["from"] == "bot"
+        post = await desk.handoff_post()
+        assert "Web chat" in str(post["blocks"])
+        ticket_id = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+        await desk.click("USAM", "claim", ticket_id, post["ts"])
+        joined = await customer.next_reply()
+        assert "has joined" in joined["text"]
+        await customer.send({"type": "message", "text": "my coffee tastes burnt, batch 42"})
+        await eventually(lambda: _thread_has(desk, post["ts"], "my coffee tastes burnt"))
+        await desk.thread_reply("USAM", GOOD_REPLY, post["ts"])
+        answer = await customer.next_reply()
+        assert answer["text"] == GOOD_REPLY and answer["from"] == "agent" and answer["agent"]
+        await desk.slack.wait_for("reactions.add", 1)
+        await desk.click("USAM", "resolve", ticket_id, post["ts"])
+        assert "resolved" in (await customer.next_reply())["text"]
+        rating = await customer.next_reply()
+        assert [c["label"] for c in rating["choices"]] == ["1", "2", "3", "4", "5"]
+        await customer.send({"type": "button", "payload": rating["choices"][0]["payload"], "label": "1"})
+        sorry = await customer.next_reply()
+        assert "reopened" in sorry["text"]
+    await eventually(lambda: _thread_has(desk, post["ts"], "Reopened for recovery"))
+    ticket = await desk.services.handoff.service.ticket(int(ticket_id))
+    assert ticket.state is TicketState.WAITING and ticket.recovery

@@ -126,20 +126,26 @@ class SlackSync:
     async def _show_tickets(self) -> None:
         now = self._clock()
         for view in await self._store.desk_views():
-            ticket = view.ticket
-            version = await self._store.version(ticket.id)
-            transcript = await self._transcript.transcript(ticket.ref, 8, ticket.created_at)
-            text, blocks = ticket_message(ticket, transcript, now)
-            if view.ts is None or view.channel is None:
-                channel = self._route(ticket.reason)
-                posted = await self._client.chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
-                )
-                await self._store.mark_shown(ticket.id, version, str(posted["channel"]), str(posted["ts"]))
-                log.info("handoff posted to Slack", extra={"ticket": ticket.id})
-            else:
-                await self._client.chat_update(channel=view.channel, ts=view.ts, text=text, blocks=blocks)
-                await self._store.mark_shown(ticket.id, version, view.channel, view.ts)
+            try:
+                await self._show(view, now)
+            except Exception as exc:
+                _skip_unless_transient(exc, f"ticket {view.ticket.id}")
+
+    async def _show(self, view: DeskViewLike, now: datetime) -> None:
+        ticket = view.ticket
+        version = await self._store.version(ticket.id)
+        transcript = await self._transcript.transcript(ticket.ref, 8, ticket.created_at)
+        text, blocks = ticket_message(ticket, transcript, now)
+        if view.ts is None or view.channel is None:
+            channel = self._route(ticket.reason)
+            posted = await self._client.chat_postMessage(
+                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+            )
+            await self._store.mark_shown(ticket.id, version, str(posted["channel"]), str(posted["ts"]))
+            log.info("handoff posted to Slack", extra={"ticket": ticket.id})
+        else:
+            await self._client.chat_update(channel=view.channel, ts=view.ts, text=text, blocks=blocks)
+            await self._store.mark_shown(ticket.id, version, view.channel, view.ts)
 
     async def _post_lines(self) -> None:
         for line in await self._store.lines_to_post():
@@ -147,9 +153,17 @@ class SlackSync:
             if where is None:
                 continue
             channel, ts = where
-            await self._client.chat_postMessage(
-                channel=channel, thread_ts=ts, text=line_message(line), unfurl_links=False, unfurl_media=False
-            )
+            try:
+                await self._client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    text=line_message(line),
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except Exception as exc:
+                _skip_unless_transient(exc, f"line {line.id}")
+                continue
             await self._store.mark_line_posted(line.id)
 
     async def _mark_deliveries(self) -> None:
@@ -194,6 +208,16 @@ class SlackSync:
                 )
             await self._client.chat_postMessage(channel=where[0], thread_ts=where[1], text=text)
             await self._store.mark_reminded(ticket.id, reminded=now, breached=now if breach else None)
+
+
+def _skip_unless_transient(exc: Exception, what: str) -> None:
+    """Slack down, rate limiting or the network: raise, so the whole pass waits and retries.
+    Anything else (a channel that does not exist, blocks Slack refuses) concerns this one item:
+    log it for the store owner and go on with the others instead of stalling every handoff."""
+    if isinstance(exc, SlackApiError) and exc.response.status_code < 500 and exc.response.status_code != 429:
+        log.error("Slack refused %s: %s", what, exc.response.get("error"))
+        return
+    raise exc
 
 
 def _describe(exc: Exception) -> str:

@@ -56,12 +56,12 @@ class Desk:
     def services(self) -> Any:
         return self.app.state.services
 
-    async def customer_says(self, text: str) -> None:
+    async def customer_says(self, text: str, chat: int = CHAT) -> None:
         n = next(self._updates)
         async with httpx.AsyncClient() as client:
             response = await client.post(
                 f"{self.url}/telegram/webhook",
-                json=text_update(n, CHAT, text, message_id=n),
+                json=text_update(n, chat, text, message_id=n),
                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
             )
         assert response.status_code == 200
@@ -413,3 +413,38 @@ async def test_the_whole_loop_from_the_widget(desk: Desk) -> None:
     await eventually(lambda: _thread_has(desk, post["ts"], "Reopened for recovery"))
     ticket = await desk.services.handoff.service.ticket(int(ticket_id))
     assert ticket.state is TicketState.WAITING and ticket.recovery
+
+
+@pytest.mark.parametrize("desk", [{"slack_routes": "refund_request=CREFUNDS"}], indirect=True)
+async def test_a_trigger_with_its_own_channel_is_posted_there(desk: Desk) -> None:
+    desk.slack.channels["CREFUNDS"] = {"UALEX"}
+    await desk.customer_says("I want a refund for my order")
+    posts = await desk.slack.wait_for("chat.postMessage", 1)
+    assert posts[0]["channel"] == "CREFUNDS" and "Refund request" in str(posts[0]["blocks"])
+    ticket_id = next(b for b in posts[0]["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    # USAM is in the main channel but not in the refunds one: they cannot claim it.
+    ts = desk.slack.messages("CREFUNDS", top_level=True)[0]["ts"]
+    body, kind = block_action("USAM", "CREFUNDS", ts, "claim", ticket_id, response_url=f"{desk.slack_url}/respond/x")
+    await deliver(desk.url, body, kind)
+    await eventually(lambda: _responded(desk, "Only members"))
+
+
+async def test_rate_limited_by_slack_the_post_waits_and_goes_out(desk: Desk) -> None:
+    desk.slack.fail("chat.postMessage", 429, times=2, retry_after=1)
+    await desk.customer_says("I want to talk to a human please")
+    post = await desk.handoff_post()
+    assert "Asked for a person" in str(post["blocks"])
+    assert [c.status for c in desk.slack.calls if c.method == "chat.postMessage"][:2] == [429, 429]
+
+
+@pytest.mark.parametrize("desk", [{"slack_routes": "refund_request=CGONE"}], indirect=True)
+async def test_a_channel_slack_refuses_does_not_hold_up_other_handoffs(desk: Desk) -> None:
+    await desk.customer_says("I want a refund for my order")  # routed to a channel that does not exist
+    await asyncio.sleep(0.3)
+    await desk.customer_says("I want to talk to a human please", chat=CHAT + 1)
+    await eventually(lambda: _top_level_count(desk, 1))
+    assert "Asked for a person" in str(desk.slack.messages(CHANNEL, top_level=True)[0]["blocks"])
+
+
+async def _top_level_count(desk: Desk, count: int) -> bool:
+    return len(desk.slack.messages(CHANNEL, top_level=True)) >= count

@@ -3,9 +3,10 @@
     python -m bench.handoff relay --json       customer → Slack thread, agent reply → customer
     python -m bench.handoff burst --json       50 customers trigger a handoff at the same moment
 
-The app runs with the real model (as in production) on SQLite, against the fake Slack Web API and
-the fake Telegram Bot API on 127.0.0.1, with the real slack-bolt and python-telegram-bot. "Beyond
-the fakes' own time" subtracts the median time a bare call to the fake takes on this machine.
+The app runs as in production (the real model, SQLite, real slack-bolt and python-telegram-bot)
+against the fake Slack Web API and Telegram Bot API, which run in a process of their own
+(bench.fake_servers) so they do not share the app's CPU. Times are when the fake received the
+call. "Overhead" subtracts the median time a bare call to the fake takes on this machine.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +30,22 @@ import httpx
 from bench.channels import settings as base_settings
 from bot.app import create_app
 from knowledge_base.embedder import SentenceTransformerEmbedder
-from tests.fakes.server import serving
-from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, FakeSlack, deliver, event_callback, message_event
-from tests.fakes.slack import block_action as slack_click
-from tests.fakes.telegram import TOKEN, FakeTelegram, text_update
+from tests.fakes.server import free_port, serving
+from tests.fakes.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    block_action,
+    deliver,
+    event_callback,
+    message_event,
+    sign,
+)
+from tests.fakes.telegram import TOKEN, text_update
 
 SECRET = "bench-secret"
 CHANNEL = "CSUPPORT"
 REPLY = "I've issued the refund; you'll see it on your card within 5 business days."
+Calls = list[dict[str, Any]]
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -49,11 +62,34 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+@asynccontextmanager
+async def fakes() -> AsyncIterator[tuple[str, str]]:
+    slack_port, telegram_port = free_port(), free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.fake_servers",
+        "--slack-port",
+        str(slack_port),
+        "--telegram-port",
+        str(telegram_port),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert process.stdout is not None
+    await asyncio.wait_for(process.stdout.readline(), 30)
+    try:
+        yield f"http://127.0.0.1:{slack_port}", f"http://127.0.0.1:{telegram_port}"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 class Rig:
-    def __init__(self, url: str, slack: FakeSlack, telegram: FakeTelegram) -> None:
-        self.url, self.slack, self.telegram = url, slack, telegram
+    def __init__(self, url: str, slack_url: str, telegram_url: str) -> None:
+        self.url, self.slack_url, self.telegram_url = url, slack_url, telegram_url
         self.updates = itertools.count(1)
-        self.http = httpx.AsyncClient(timeout=30)
+        self.http = httpx.AsyncClient(timeout=60)
 
     async def customer_says(self, chat: int, text: str) -> None:
         n = next(self.updates)
@@ -64,18 +100,66 @@ class Rig:
         )
         response.raise_for_status()
 
-    async def wait(self, found: Any, within: float = 30.0) -> float:
-        """Poll until found() returns the moment the fake received the call; return it."""
+    async def calls(self, which: str) -> Calls:
+        base = self.slack_url if which == "slack" else self.telegram_url
+        return list((await self.http.get(f"{base}/_calls")).json())
+
+    async def wait(self, which: str, found: Callable[[Calls], Any], within: float = 60.0) -> Any:
+        """Poll the fake until found(calls) is not None; return it."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            moment = found()
-            if moment is not None:
-                return float(moment)
-            await asyncio.sleep(0.001)
+            result = found(await self.calls(which))
+            if result is not None:
+                return result
+            await asyncio.sleep(0.02)
         raise TimeoutError("the fake never received the expected call")
 
 
-async def rig(data: Path, slack: FakeSlack, telegram: FakeTelegram, slack_url: str, telegram_url: str) -> Any:
+def top_level(count: int) -> Callable[[Calls], Calls | None]:
+    def found(calls: Calls) -> Calls | None:
+        posts = [
+            c
+            for c in calls
+            if c["method"] == "chat.postMessage" and c["ok"] and not c["args"].get("thread_ts")
+        ]
+        return posts if len(posts) >= count else None
+
+    return found
+
+
+def in_thread(ts: str, needle: str) -> Callable[[Calls], float | None]:
+    def found(calls: Calls) -> float | None:
+        for c in calls:
+            if (
+                c["method"] == "chat.postMessage"
+                and c["args"].get("thread_ts") == ts
+                and needle in str(c["args"]["text"])
+            ):
+                return float(c["at"])
+        return None
+
+    return found
+
+
+def telegram_text(chat: int, needle: str) -> Callable[[Calls], float | None]:
+    def found(calls: Calls) -> float | None:
+        for c in calls:
+            if (
+                c["method"] == "sendMessage"
+                and int(c["args"]["chat_id"]) == chat
+                and needle in str(c["args"]["text"])
+            ):
+                return float(c["at"])
+        return None
+
+    return found
+
+
+def ticket_of(post: dict[str, Any]) -> str:
+    return str(next(b for b in post["args"]["blocks"] if b["type"] == "actions")["elements"][0]["value"])
+
+
+async def app_for(data: Path, slack_url: str, telegram_url: str) -> Any:
     settings = base_settings(
         data,
         telegram_token=TOKEN,
@@ -92,62 +176,58 @@ async def rig(data: Path, slack: FakeSlack, telegram: FakeTelegram, slack_url: s
     return create_app(settings, embedder=SentenceTransformerEmbedder())
 
 
-async def bare_call(
-    url: str, method: str, payload: dict[str, Any], headers: dict[str, str], n: int = 50
-) -> float:
+async def bare_call(url: str, payload: dict[str, Any], headers: dict[str, str], n: int = 50) -> float:
     """The median time a bare call to a fake takes: its own time, to subtract."""
     times = []
     async with httpx.AsyncClient() as client:
         for _ in range(n):
             started = time.monotonic()
-            await client.post(url + method, json=payload, headers=headers)
+            await client.post(url, json=payload, headers=headers)
             times.append(time.monotonic() - started)
     return statistics.median(times)
 
 
 async def relay(rounds: int) -> dict[str, Any]:
-    slack, telegram = FakeSlack(), FakeTelegram()
-    with tempfile.TemporaryDirectory() as data:
-        async with serving(slack.app) as slack_url, serving(telegram.app()) as telegram_url:
-            app = await rig(Path(data), slack, telegram, slack_url, telegram_url)
+    async with fakes() as (slack_url, telegram_url):
+        with tempfile.TemporaryDirectory() as data:
+            app = await app_for(Path(data), slack_url, telegram_url)
             async with serving(app) as url:
-                bench = Rig(url, slack, telegram)
+                await app.state.services.knowledge.wait_until_learned()  # no training in the background
+                rig = Rig(url, slack_url, telegram_url)
                 inbound, outbound = [], []
                 for i in range(rounds):
                     chat = 10_000 + i
-                    await bench.customer_says(chat, "I want to talk to a human please")
-                    await bench.wait(lambda: _top_level(slack, i + 1))
-                    post = slack.messages(CHANNEL, top_level=True)[i]
-                    ticket = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-                    body, kind = slack_click("UALEX", CHANNEL, post["ts"], "claim", ticket)
+                    await rig.customer_says(chat, "I want to talk to a human please")
+                    post = (await rig.wait("slack", top_level(i + 1)))[i]
+                    ts = await thread_ts_of(rig, i)
+                    body, kind = block_action("UALEX", CHANNEL, ts, "claim", ticket_of(post))
                     await deliver(url, body, kind)
-                    await bench.wait(lambda: _telegram_count(telegram, chat, 2))
+                    await rig.wait("telegram", telegram_text(chat, "has joined"))
                     # Customer → thread.
                     started = time.monotonic()
-                    await bench.customer_says(chat, f"here are my details, round {i}")
-                    seen = await bench.wait(lambda: _thread_at(slack, post["ts"], f"round {i}"))
-                    inbound.append(seen - started)
-                    # Agent → customer (after the 1 s Telegram per-chat spacing has passed).
+                    await rig.customer_says(chat, f"here are my details, round {i}")
+                    inbound.append(await rig.wait("slack", in_thread(ts, f"round {i}")) - started)
+                    # Agent → customer, after Telegram's one-second spacing per chat has passed.
                     await asyncio.sleep(1.05)
-                    message = slack.add_message(CHANNEL, "UALEX", f"{REPLY} ({i})", thread_ts=post["ts"])
-                    event = message_event(
-                        CHANNEL, "UALEX", message["text"], ts=message["ts"], thread_ts=post["ts"]
-                    )
+                    agent_ts = f"{time.time():.6f}"
+                    event = message_event(CHANNEL, "UALEX", f"{REPLY} ({i})", ts=agent_ts, thread_ts=ts)
                     body, kind = event_callback(event, event_id=f"EvBench{i}")
                     started = time.monotonic()
-                    await deliver(url, body, kind)
-                    seen = await bench.wait(lambda: _telegram_text_at(telegram, chat, f"({i})"))
-                    outbound.append(seen - started)
-                await bench.http.aclose()
-            slack_own = await bare_call(
-                f"{slack_url}/api/",
-                "chat.postMessage",
-                {"channel": CHANNEL, "text": "x"},
-                {"Authorization": f"Bearer {BOT_TOKEN}"},
-            )
-            telegram_own = await bare_call(
-                f"{telegram_url}/bot{TOKEN}/", "sendMessage", {"chat_id": 1, "text": "x"}, {}
-            )
+                    # Signed as Slack signs, over a kept-alive connection as Slack's own sender would.
+                    headers = {"Content-Type": kind, **sign(body)}
+                    (
+                        await rig.http.post(f"{url}/slack/events", content=body, headers=headers)
+                    ).raise_for_status()
+                    outbound.append(await rig.wait("telegram", telegram_text(chat, f"({i})")) - started)
+                await rig.http.aclose()
+        slack_own = await bare_call(
+            f"{slack_url}/api/chat.postMessage",
+            {"channel": CHANNEL, "text": "x"},
+            {"Authorization": f"Bearer {BOT_TOKEN}"},
+        )
+        telegram_own = await bare_call(
+            f"{telegram_url}/bot{TOKEN}/sendMessage", {"chat_id": 1, "text": "x"}, {}
+        )
     return {
         "rounds": rounds,
         "customer_to_thread": summary(inbound),
@@ -159,80 +239,35 @@ async def relay(rounds: int) -> dict[str, Any]:
     }
 
 
+async def thread_ts_of(rig: Rig, index: int) -> str:
+    """The ts the fake gave the index-th handoff post (the thread agents reply in)."""
+    messages = (await rig.http.get(f"{rig.slack_url}/_messages", params={"channel": CHANNEL})).json()
+    return str(messages[index]["ts"])
+
+
 async def burst(count: int) -> dict[str, Any]:
-    slack, telegram = FakeSlack(), FakeTelegram()
-    with tempfile.TemporaryDirectory() as data:
-        async with serving(slack.app) as slack_url, serving(telegram.app()) as telegram_url:
-            app = await rig(Path(data), slack, telegram, slack_url, telegram_url)
+    async with fakes() as (slack_url, telegram_url):
+        with tempfile.TemporaryDirectory() as data:
+            app = await app_for(Path(data), slack_url, telegram_url)
             async with serving(app) as url:
-                bench = Rig(url, slack, telegram)
-                await bench.customer_says(1, "hello")  # warm the model and the connections
+                await app.state.services.knowledge.wait_until_learned()  # no training in the background
+                rig = Rig(url, slack_url, telegram_url)
+                await rig.customer_says(1, "hello")  # warm the model and the connections
                 await asyncio.sleep(1.0)
                 chats = [20_000 + i for i in range(count)]
                 started: dict[int, float] = {}
 
                 async def one(chat: int) -> None:
                     started[chat] = time.monotonic()
-                    await bench.customer_says(chat, "This is ridiculous, I want to speak to a human now")
+                    await rig.customer_says(chat, "This is ridiculous, I want to speak to a human now")
 
                 await asyncio.gather(*(one(chat) for chat in chats))
-                await bench.wait(lambda: _top_level(slack, count), within=60)
-                latencies = []
-                posted = [
-                    c
-                    for c in slack.calls
-                    if c.method == "chat.postMessage" and c.ok and not c.args.get("thread_ts")
-                ]
+                posts = await rig.wait("slack", top_level(count))
                 tickets = await app.state.services.handoff.tickets.tickets()
                 chat_of_ticket = {t.id: int(t.ref.chat_id) for t in tickets}
-                created = {t.id: t.created_at.timestamp() for t in tickets}
-                wall_offset = time.time() - time.monotonic()  # tickets carry wall-clock times
-                opened = []
-                for call in posted:
-                    ticket_id = int(
-                        next(b for b in call.args["blocks"] if b["type"] == "actions")["elements"][0]["value"]
-                    )
-                    chat = chat_of_ticket[ticket_id]
-                    latencies.append(call.at - started[chat])
-                    opened.append(created[ticket_id] - wall_offset - started[chat])
-                await bench.http.aclose()
-    return {
-        "handoffs": count,
-        "posted": len(latencies),
-        "trigger_to_post": summary(latencies),
-        "trigger_to_ticket_stored": summary(opened),
-    }
-
-
-def _top_level(slack: FakeSlack, count: int) -> float | None:
-    calls = [
-        c for c in slack.calls if c.method == "chat.postMessage" and c.ok and not c.args.get("thread_ts")
-    ]
-    return calls[count - 1].at if len(calls) >= count else None
-
-
-def _thread_at(slack: FakeSlack, ts: str, needle: str) -> float | None:
-    for call in slack.calls:
-        if call.method == "chat.postMessage" and call.ok and call.args.get("thread_ts") == ts:
-            if needle in str(call.args.get("text")):
-                return call.at
-    return None
-
-
-def _telegram_count(telegram: FakeTelegram, chat: int, count: int) -> float | None:
-    calls = [c for c in telegram.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == chat]
-    return calls[count - 1].at if len(calls) >= count else None
-
-
-def _telegram_text_at(telegram: FakeTelegram, chat: int, needle: str) -> float | None:
-    for call in telegram.calls:
-        if (
-            call.method == "sendMessage"
-            and int(call.params["chat_id"]) == chat
-            and needle in str(call.params["text"])
-        ):
-            return call.at
-    return None
+                latencies = [p["at"] - started[chat_of_ticket[int(ticket_of(p))]] for p in posts]
+                await rig.http.aclose()
+    return {"handoffs": count, "posted": len(latencies), "trigger_to_post": summary(latencies)}
 
 
 def main() -> None:

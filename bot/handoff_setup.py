@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -38,6 +39,8 @@ class Handoff:
     async def stop(self) -> None:
         if self.sync is not None:
             await self.sync.stop()
+        if self.slack is not None and self.slack.client.session is not None:
+            await self.slack.client.session.close()
 
 
 def sla_policy(settings: Settings) -> SlaPolicy:
@@ -65,7 +68,8 @@ def desk_password(settings: Settings) -> str:
 
 def slack_client(settings: Settings) -> AsyncWebClient:
     base = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base)
+    # One session for all calls: without it every call opens a new connection.
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base, session=aiohttp.ClientSession())
     # The default handlers retry only connection errors; 429 must wait for Retry-After too.
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client

@@ -171,13 +171,13 @@ class HandoffService:
         payload = message.button_payload or ""
         if payload.startswith((CSAT_PREFIX, CSAT_SKIP_PREFIX, CSAT_COMMENT_PREFIX)):
             return await self._on_rating_button(message, payload)
-        ticket = await self._store.open_ticket_for(message.ref)
-        if ticket is not None:
-            await self._relay_customer(ticket, message, text)
+        # One read on every message: the latest ticket says both "a person owns this" and "a comment is due".
+        latest = await self._store.latest_ticket_for(message.ref)
+        if latest is not None and latest.is_open:
+            await self._relay_customer(latest, message, text)
             return Turn(Decision.RELAYED, 1.0, ())
         if payload or not text:
             return None
-        latest = await self._store.latest_ticket_for(message.ref)
         if latest is not None and self._awaits_comment(latest):
             await self._store.set_comment(latest.id, text[:2000])
             await self._store.add_line(

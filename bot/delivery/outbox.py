@@ -131,7 +131,7 @@ class OutboxSender:
         except Undeliverable as exc:
             log.warning("reply %s undeliverable: %s", item.id, exc)
             await self._store.mark_undeliverable(item.id, str(exc))
-            await self._report(item.id, False, str(exc))
+            await self._report(item, False, str(exc))
             return True  # the chat is gone; nothing behind it can arrive either, but do not stall
         except RetryLater as exc:
             await self._retry(item, attempts, exc.seconds, f"rate limited: retry after {exc.seconds:g}s")
@@ -141,12 +141,14 @@ class OutboxSender:
             await self._retry(item, attempts, delay, str(exc) or type(exc).__name__)
             return False
         await self._store.mark_sent(item.id, vendor_id)
-        await self._report(item.id, True, None)
+        await self._report(item, True, None)
         return True
 
-    async def _report(self, item_id: int, delivered: bool, error: str | None) -> None:
-        if self._on_result is None:
+    async def _report(self, item: OutboxItem, delivered: bool, error: str | None) -> None:
+        # Only a person's message has someone waiting to see it delivered (the agent in Slack).
+        if self._on_result is None or not item.reply.agent:
             return
+        item_id = item.id
         try:
             await self._on_result(item_id, delivered, error)
         except Exception:  # a listener's failure must not stop the sending
@@ -155,7 +157,7 @@ class OutboxSender:
     async def _retry(self, item: OutboxItem, attempts: int, delay: float, error: str) -> None:
         if attempts >= self._max_attempts:
             await self._store.mark_undeliverable(item.id, f"gave up after {attempts} attempts: {error}")
-            await self._report(item.id, False, f"gave up after {attempts} attempts: {error}")
+            await self._report(item, False, f"gave up after {attempts} attempts: {error}")
             return
         when = datetime.now(UTC) + timedelta(seconds=delay)
         log.info("reply %s not sent (%s); attempt %d in %.1fs", item.id, error, attempts + 1, delay)

@@ -121,7 +121,7 @@ class DeskView:
     ticket: Ticket
     channel: str | None
     ts: str | None
-    stale: bool
+    version: int
 
 
 class TicketRepository:
@@ -349,7 +349,7 @@ class TicketRepository:
                     .limit(limit)
                 )
             ).all()
-        return [DeskView(to_ticket(r), r.desk_channel, r.desk_ts, r.desk_version < r.version) for r in rows]
+        return [DeskView(to_ticket(r), r.desk_channel, r.desk_ts, r.version) for r in rows]
 
     async def desk_location(self, ticket_id: int) -> tuple[str, str] | None:
         async with self._db.reading() as session:
@@ -366,19 +366,14 @@ class TicketRepository:
             )
         return to_ticket(row) if row is not None else None
 
-    async def mark_shown(self, ticket_id: int, version: int | None, channel: str, ts: str) -> None:
-        values: dict[str, Any] = {"desk_channel": channel, "desk_ts": ts}
+    async def mark_shown(self, ticket_id: int, version: int, channel: str, ts: str) -> None:
+        """The agents' view shows `version` of the ticket (a later change shows again)."""
         async with self._db.writing() as session:
-            row = await session.get(TicketRow, ticket_id)
-            if row is None:
-                return
-            values["desk_version"] = row.version if version is None else version
-            await session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
-
-    async def version(self, ticket_id: int) -> int:
-        async with self._db.reading() as session:
-            row = await session.get(TicketRow, ticket_id)
-        return row.version if row is not None else 0
+            await session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .values(desk_channel=channel, desk_ts=ts, desk_version=version)
+            )
 
     async def lines_to_post(self, limit: int = 200) -> list[Line]:
         """Lines the agents have not seen yet, for tickets already posted (oldest first)."""

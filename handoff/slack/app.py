@@ -47,6 +47,7 @@ class SlackDesk:
     ) -> None:
         self._service = service
         self._client = client
+        self.client = client
         self._templates = templates
         self._store_name = store_name
         self._contact = contact

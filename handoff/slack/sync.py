@@ -24,13 +24,13 @@ from handoff.tickets import Ticket
 log = logging.getLogger(__name__)
 
 DELIVERED_REACTION = "white_check_mark"
+POSTS_IN_FLIGHT = 8
 SLACK_LINE_PREFIX = "slack:"  # ticket lines written in Slack carry "slack:<channel>:<ts>"
 
 
 class SlackStore(Protocol):
     async def desk_views(self, limit: int = 100) -> Sequence[DeskViewLike]: ...
-    async def version(self, ticket_id: int) -> int: ...
-    async def mark_shown(self, ticket_id: int, version: int | None, channel: str, ts: str) -> None: ...
+    async def mark_shown(self, ticket_id: int, version: int, channel: str, ts: str) -> None: ...
     async def desk_location(self, ticket_id: int) -> tuple[str, str] | None: ...
     async def lines_to_post(self, limit: int = 200) -> list[Line]: ...
     async def mark_line_posted(self, line_id: int) -> None: ...
@@ -49,6 +49,8 @@ class DeskViewLike(Protocol):
     def channel(self) -> str | None: ...
     @property
     def ts(self) -> str | None: ...
+    @property
+    def version(self) -> int: ...
 
 
 def slack_location(line: Line) -> tuple[str, str] | None:
@@ -125,15 +127,23 @@ class SlackSync:
 
     async def _show_tickets(self) -> None:
         now = self._clock()
-        for view in await self._store.desk_views():
-            try:
-                await self._show(view, now)
-            except Exception as exc:
-                _skip_unless_transient(exc, f"ticket {view.ticket.id}")
+        views = await self._store.desk_views()
+        # Several at once: fifty handoffs opening together must not queue behind each other's
+        # round trips. The first transient failure (Slack down) fails the pass, to be retried.
+        limit = asyncio.Semaphore(POSTS_IN_FLIGHT)
+
+        async def show(view: DeskViewLike) -> None:
+            async with limit:
+                try:
+                    await self._show(view, now)
+                except Exception as exc:
+                    _skip_unless_transient(exc, f"ticket {view.ticket.id}")
+
+        await asyncio.gather(*(show(view) for view in views))
 
     async def _show(self, view: DeskViewLike, now: datetime) -> None:
         ticket = view.ticket
-        version = await self._store.version(ticket.id)
+        version = view.version
         transcript = await self._transcript.transcript(ticket.ref, 8, ticket.created_at)
         text, blocks = ticket_message(ticket, transcript, now)
         if view.ts is None or view.channel is None:

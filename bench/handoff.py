@@ -46,11 +46,12 @@ SECRET = "bench-secret"
 CHANNEL = "CSUPPORT"
 REPLY = "I've issued the refund; you'll see it on your card within 5 business days."
 Calls = list[dict[str, Any]]
+PROJECT = str(Path(__file__).resolve().parents[1])
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -74,7 +75,7 @@ async def fakes() -> AsyncIterator[tuple[str, str]]:
         "--telegram-port",
         str(telegram_port),
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": PROJECT},
     )
     assert process.stdout is not None
     await asyncio.wait_for(process.stdout.readline(), 30)

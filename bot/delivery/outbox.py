@@ -125,7 +125,7 @@ class OutboxSender:
         except RecipientOffline:
             await self._store.mark_waiting(item.id)
             await self._report(
-                item.id, False, "the customer has closed the chat; they will get it when they return"
+                item, False, "the customer has closed the chat; they will get it when they return"
             )
             return False
         except Undeliverable as exc:

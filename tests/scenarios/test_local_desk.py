@@ -29,23 +29,39 @@ def test_a_widget_handoff_is_claimed_and_answered_on_the_local_desk(kb_folder: P
             password = (data / "desk-password").read_text().strip()
             wrong = client.post("/desk/login", data={"name": "Robin", "password": "guess"})
             assert wrong.status_code == 401
-            assert client.post("/desk/login", data={"name": "Robin", "password": password}).status_code in (200, 303)
+            assert client.post("/desk/login", data={"name": "Robin", "password": password}).status_code in (
+                200,
+                303,
+            )
 
             tickets = client.get("/desk/api/tickets").json()["tickets"]
             assert len(tickets) == 1 and tickets[0]["state"] == "waiting"
             ticket_id = tickets[0]["id"]
-            assert client.post(f"/desk/api/tickets/{ticket_id}/claim", json={}, headers=DESK).status_code == 200
+            assert (
+                client.post(f"/desk/api/tickets/{ticket_id}/claim", json={}, headers=DESK).status_code == 200
+            )
             assert "Robin" in receive_until(socket, "reply")["text"]
 
             reply = "I've checked your order: it leaves our roastery today and arrives within 3 days."
-            sent = client.post(f"/desk/api/tickets/{ticket_id}/reply", json={"text": reply}, headers=DESK).json()
+            sent = client.post(
+                f"/desk/api/tickets/{ticket_id}/reply", json={"text": reply}, headers=DESK
+            ).json()
             assert sent["sent"] is True
             answer = receive_until(socket, "reply")
             assert answer["text"] == reply and answer["from"] == "agent" and answer["agent"] == "Robin"
 
-            assert client.post(f"/desk/api/tickets/{ticket_id}/resolve", json={}, headers=DESK).status_code == 200
+            assert (
+                client.post(f"/desk/api/tickets/{ticket_id}/resolve", json={}, headers=DESK).status_code
+                == 200
+            )
             assert "resolved" in receive_until(socket, "reply")["text"]
-            assert [c["label"] for c in receive_until(socket, "reply")["choices"]] == ["1", "2", "3", "4", "5"]
+            assert [c["label"] for c in receive_until(socket, "reply")["choices"]] == [
+                "1",
+                "2",
+                "3",
+                "4",
+                "5",
+            ]
         detail = client.get(f"/desk/api/tickets/{ticket_id}").json()
         assert detail["state"] == "resolved"
         assert any(author == "customer" and "talk to a human" in text for author, text, *_ in _rows(detail))

@@ -8,8 +8,8 @@ the fake servers received.
 from __future__ import annotations
 
 import asyncio
-import json
 import itertools
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import websockets
 import pytest
+import websockets
 
 from bot.app import create_app
 from handoff.ports import LineKind
@@ -424,7 +424,9 @@ async def test_a_trigger_with_its_own_channel_is_posted_there(desk: Desk) -> Non
     ticket_id = next(b for b in posts[0]["blocks"] if b["type"] == "actions")["elements"][0]["value"]
     # USAM is in the main channel but not in the refunds one: they cannot claim it.
     ts = desk.slack.messages("CREFUNDS", top_level=True)[0]["ts"]
-    body, kind = block_action("USAM", "CREFUNDS", ts, "claim", ticket_id, response_url=f"{desk.slack_url}/respond/x")
+    body, kind = block_action(
+        "USAM", "CREFUNDS", ts, "claim", ticket_id, response_url=f"{desk.slack_url}/respond/x"
+    )
     await deliver(desk.url, body, kind)
     await eventually(lambda: _responded(desk, "Only members"))
 
@@ -448,3 +450,25 @@ async def test_a_channel_slack_refuses_does_not_hold_up_other_handoffs(desk: Des
 
 async def _top_level_count(desk: Desk, count: int) -> bool:
     return len(desk.slack.messages(CHANNEL, top_level=True)) >= count
+
+
+async def test_an_agent_reply_to_a_closed_widget_is_flagged_and_delivered_on_return(desk: Desk) -> None:
+    async with websockets.connect(desk.url.replace("http", "ws") + "/widget/ws") as socket:
+        customer = WidgetCustomer(socket)
+        await customer.send({"type": "hello", "token": None})
+        token = json.loads(await socket.recv())["token"]
+        await customer.send({"type": "message", "text": "let me speak to a real person"})
+        await customer.next_reply()
+        post = await desk.handoff_post()
+        ticket_id = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+        await desk.click("USAM", "claim", ticket_id, post["ts"])
+        await customer.next_reply()
+    # The customer closed the chat; the agent answers anyway.
+    await desk.thread_reply("USAM", GOOD_REPLY, post["ts"])
+    await eventually(lambda: _thread_has(desk, post["ts"], "Not delivered to the customer: the customer has closed"))
+    async with websockets.connect(desk.url.replace("http", "ws") + "/widget/ws") as socket:
+        await socket.send(json.dumps({"type": "hello", "token": token}))
+        welcome = json.loads(await socket.recv())
+        shown = [h for h in welcome["history"] if h["text"] == GOOD_REPLY]
+        assert shown and shown[0]["from"] == "agent"
+        await desk.slack.wait_for("reactions.add", 1)  # delivered once the customer was back

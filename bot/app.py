@@ -121,9 +121,8 @@ async def build_services(
         senders[Channel.TELEGRAM] = telegram.sender
         await telegram.start()
     outbox.start()
-    if handoff.sync is not None:
-        handoff.sync.start()
-    else:
+    await handoff.start()
+    if handoff.slack is None:
         log.info(
             "Slack is not configured: handoffs appear on the local agent desk at /desk (password: %s)",
             "SUPPORTBOT_DESK_PASSWORD" if settings.desk_password else f"{settings.data_dir}/desk-password",

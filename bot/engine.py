@@ -174,7 +174,7 @@ class Engine:
 
 
 class RecordingHandoff:
-    """The handoff until a desk or Slack is connected: the request is stored and the customer told."""
+    """A handoff that only records the request and tells the customer: for exercising the bot alone."""
 
     def __init__(self, store: ConversationStore, wording: Wording) -> None:
         self._store = store

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -34,9 +35,19 @@ class Handoff:
     desk: Router
     slack: SlackDesk | None = None
     slack_handler: AsyncSlackRequestHandler | None = None
+    socket_mode: AsyncSocketModeHandler | None = None
     sync: SlackSync | None = None
 
+    async def start(self) -> None:
+        if self.sync is not None:
+            self.sync.start()
+        if self.socket_mode is not None:
+            # Socket Mode: Slack's events come over a WebSocket we open, no public endpoint needed.
+            await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
+
     async def stop(self) -> None:
+        if self.socket_mode is not None:
+            await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self.sync is not None:
             await self.sync.stop()
         if self.slack is not None and self.slack.client.session is not None:
@@ -118,4 +129,6 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
         )
         service.attach(handoff.sync)
         handoff.slack_handler = AsyncSlackRequestHandler(handoff.slack.bolt)
+        if settings.slack_app_token:
+            handoff.socket_mode = AsyncSocketModeHandler(handoff.slack.bolt, settings.slack_app_token)
     return handoff

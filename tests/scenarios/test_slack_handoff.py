@@ -33,6 +33,7 @@ from tests.fakes.slack import (
     event_callback,
     message_event,
     message_shortcut,
+    slash_command,
     view_submission,
 )
 from tests.fakes.telegram import TOKEN, FakeTelegram, callback_update, text_update
@@ -472,3 +473,18 @@ async def test_an_agent_reply_to_a_closed_widget_is_flagged_and_delivered_on_ret
         shown = [h for h in welcome["history"] if h["text"] == GOOD_REPLY]
         assert shown and shown[0]["from"] == "agent"
         await desk.slack.wait_for("reactions.add", 1)  # delivered once the customer was back
+
+
+async def test_the_slash_command_opens_a_template_for_a_ticket_and_explains_itself(desk: Desk) -> None:
+    await desk.customer_says("my parcel is late and I want to talk to a human")
+    post = await desk.handoff_post()
+    ticket_id = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+    body, kind = slash_command("UALEX", CHANNEL, "/supportbot", f"template #{ticket_id}")
+    assert (await deliver(desk.url, body, kind)).status_code == 200
+    opened = (await desk.slack.wait_for("views.open", 1))[0]["view"]
+    assert opened["private_metadata"] == ticket_id and opened["callback_id"] == "template_reply"
+    body, kind = slash_command("UOUT", CHANNEL, "/supportbot", f"template {ticket_id}")
+    refused = await deliver(desk.url, body, kind)
+    assert "Only members" in refused.text and len(desk.slack.sent("views.open")) == 1
+    body, kind = slash_command("UALEX", CHANNEL, "/supportbot", "help")
+    assert "note:" in (await deliver(desk.url, body, kind)).text

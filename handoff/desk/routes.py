@@ -25,14 +25,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.domain import ConversationRef
-from handoff.ports import Line, TicketStore
+from handoff.ports import Line, TicketStore, TranscriptSource
 from handoff.service import HandoffError, HandoffService
 from handoff.templates import REASON_ALIASES, ReplyTemplate, fill, suggest
 from handoff.tickets import Agent, Closure, Ticket, TicketState
@@ -53,14 +51,6 @@ PAGE = Path(__file__).resolve().parent / "desk.html"
 OPEN_STATES = frozenset({TicketState.WAITING.value, TicketState.CLAIMED.value})
 LIST_LIMIT = 200
 TRANSCRIPT_LIMIT = 20
-
-
-class TranscriptSource(Protocol):
-    """The conversation before and around the handoff, so the agent need not ask again."""
-
-    async def transcript(self, ref: ConversationRef, limit: int = 20) -> list[tuple[str, str, datetime]]:
-        """Up to `limit` latest messages, oldest first: (author "customer"/"bot"/"agent", text, time)."""
-        ...
 
 
 # -- the session cookie ----------------------------------------------------------------------------
@@ -416,7 +406,8 @@ class _Desk:
         ticket = await self._ticket(request)
         lines = await self._store.lines(ticket.id)
         try:
-            history = await self._transcript.transcript(ticket.ref, TRANSCRIPT_LIMIT)
+            # Before the handoff only: what came after is in the ticket's own lines.
+            history = await self._transcript.transcript(ticket.ref, TRANSCRIPT_LIMIT, ticket.created_at)
             transcript_error = None
         except Exception:
             # The transcript is context; the agent can still work the ticket without it.

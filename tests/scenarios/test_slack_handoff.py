@@ -466,7 +466,9 @@ async def test_an_agent_reply_to_a_closed_widget_is_flagged_and_delivered_on_ret
         await customer.next_reply()
     # The customer closed the chat; the agent answers anyway.
     await desk.thread_reply("USAM", GOOD_REPLY, post["ts"])
-    await eventually(lambda: _thread_has(desk, post["ts"], "Not delivered to the customer: the customer has closed"))
+    await eventually(
+        lambda: _thread_has(desk, post["ts"], "Not delivered to the customer: the customer has closed")
+    )
     async with websockets.connect(desk.url.replace("http", "ws") + "/widget/ws") as socket:
         await socket.send(json.dumps({"type": "hello", "token": token}))
         welcome = json.loads(await socket.recv())

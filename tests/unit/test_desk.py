@@ -24,8 +24,8 @@ from bot.domain import (
     IncomingMessage,
     Reply,
 )
-from handoff.desk.routes import COOKIE, PAGE, SessionSigner, TranscriptSource, desk_routes
-from handoff.ports import Delivery, Line, LineKind
+from handoff.desk.routes import COOKIE, PAGE, SessionSigner, desk_routes
+from handoff.ports import Delivery, Line, LineKind, TranscriptSource
 from handoff.service import CustomerWords, HandoffService
 from handoff.sla import SlaPolicy, SlaTarget, parse_business_hours
 from handoff.templates import NO_TIMING, default_templates_folder, load_templates
@@ -162,7 +162,9 @@ class RecordingOutbox:
 
 
 class FixedTranscript:
-    async def transcript(self, ref: ConversationRef, limit: int = 20) -> list[tuple[str, str, datetime]]:
+    async def transcript(
+        self, ref: ConversationRef, limit: int = 20, before: datetime | None = None
+    ) -> list[tuple[str, str, datetime]]:
         at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
         return [
             ("customer", "where is my order 1042?", at),

@@ -7,7 +7,7 @@ import html
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,12 +26,18 @@ from bot.delivery.outbox import OutboxSender
 from bot.delivery.rate_limit import RateLimit
 from bot.domain import Channel, ConversationRef, CustomerIdentity, IncomingMessage
 from bot.engine import Engine
+from bot.errors import SettingsError
 from bot.escalation.detector import EscalationDetector
+from bot.escalation.model import OrderContext
 from bot.escalation.rules import load_rules
 from bot.escalation.service import EscalationService
 from bot.handoff_setup import Handoff, build_handoff
 from bot.knowledge import KnowledgeSearchAdapter, make_knowledge_service
+from bot.orders.assistant import OrderDesk
+from bot.orders.delivery import DeliveryTableError, load_delivery_table
+from bot.orders.model import OrderSource
 from bot.persistence.database import create_engine, migrate
+from bot.persistence.orders import EmbeddedOrders, OrderSessions
 from bot.persistence.repository import Repository
 from bot.ports import ReplySender
 from bot.replies import Wording
@@ -58,6 +64,7 @@ class Services:
     hub: WidgetHub
     widget: WidgetEndpoint
     handoff: Handoff
+    orders: OrderDesk
     telegram: TelegramChannel | None = None
 
 
@@ -82,7 +89,8 @@ async def build_services(
     outbox = OutboxSender(repository, senders, limits, on_result=delivered)
     secret = load_or_create_secret(settings.widget_secret, settings.data_dir)
     handoff = build_handoff(settings, repository, outbox.wake, secret)
-    escalation = make_escalation(settings, knowledge, repository)
+    orders = make_orders(settings, repository)
+    escalation = make_escalation(settings, knowledge, repository, orders)
     engine = Engine(
         KnowledgeSearchAdapter(knowledge),
         repository,
@@ -91,6 +99,7 @@ async def build_services(
         settings.max_message_chars,
         on_enqueued=outbox.wake,
         escalation=escalation,
+        orders=orders,
     )
 
     async def reconnected(ref: ConversationRef) -> None:
@@ -127,11 +136,44 @@ async def build_services(
             "Slack is not configured: handoffs appear on the local agent desk at /desk (password: %s)",
             "SUPPORTBOT_DESK_PASSWORD" if settings.desk_password else f"{settings.data_dir}/desk-password",
         )
-    return Services(settings, database, repository, knowledge, engine, outbox, hub, widget, handoff, telegram)
+    return Services(
+        settings, database, repository, knowledge, engine, outbox, hub, widget, handoff, orders, telegram
+    )
+
+
+def make_orders(settings: Settings, repository: Repository) -> OrderDesk:
+    try:
+        table = load_delivery_table(settings.delivery_table)
+    except DeliveryTableError as exc:
+        raise SettingsError(f"SUPPORTBOT_DELIVERY_TABLE: {exc}") from None
+    source: OrderSource
+    if settings.order_source == "shopify":
+        from bot.orders.shopify import ShopifyOrders
+
+        assert settings.shopify_api_url and settings.shopify_access_token  # checked by Settings
+        source = ShopifyOrders(settings.shopify_api_url, settings.shopify_access_token)
+    else:
+        source = EmbeddedOrders(repository)
+    return OrderDesk(source, OrderSessions(repository), table)
+
+
+def order_context(orders: OrderDesk) -> Callable[[ConversationRef], Awaitable[OrderContext | None]]:
+    async def context(ref: ConversationRef) -> OrderContext | None:
+        order = await orders.context(ref)
+        if order is None:
+            return None
+        return OrderContext(
+            order_total=float(order.total),
+            item_quantity=order.quantity,
+            customer_tags=order.customer_tags,
+            customer_order_count=order.customer_order_count,
+        )
+
+    return context
 
 
 def make_escalation(
-    settings: Settings, knowledge: KnowledgeService, repository: Repository
+    settings: Settings, knowledge: KnowledgeService, repository: Repository, orders: OrderDesk | None = None
 ) -> EscalationService:
     rules = load_rules(settings.escalation_rules)
     # Meaning needs the real model; the hashing stand-in would only add noise to the rules.
@@ -147,13 +189,15 @@ def make_escalation(
             None, "incident_opened", {"kind": kind, "key": key, "reports": reports, **payload}
         )
 
-    return EscalationService(detector, knowledge.embed, repository, tags, incident)
+    context = order_context(orders) if orders is not None else None
+    return EscalationService(detector, knowledge.embed, repository, tags, incident, context)
 
 
 async def close_services(services: Services) -> None:
     if services.telegram is not None:
         await services.telegram.stop()
     await services.handoff.stop()
+    await services.orders.aclose()
     await services.outbox.stop()
     await services.knowledge.stop()
     await services.database.dispose()

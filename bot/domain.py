@@ -33,6 +33,7 @@ class Decision(enum.StrEnum):
     ABSTAIN = "abstain"
     ESCALATE = "escalate"  # handed to a person, with the reasons
     RELAYED = "relayed"  # a person owns the conversation: passed to them, the bot stays quiet
+    ORDER = "order"  # an order question: verification asked, or the status answered
     SMALL_TALK = "small_talk"
     ACKNOWLEDGE = "acknowledge"  # a photo or file received, nothing to answer yet
     INVALID = "invalid"
@@ -181,3 +182,13 @@ class HistoryEntry:
     at: datetime
     reply: Reply | None = None
     reply_id: int | None = None  # the outbox row, when the reply went through the outbox
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReply:
+    """The order assistant's answer to one message: what to say, and whether a person must follow up."""
+
+    replies: tuple[Reply, ...]
+    escalation: tuple[EscalationReason, ...] = ()
+    order: dict[str, object] | None = None  # the order as agents see it (personal details masked)
+    asks_for_details: bool = False  # only asks for the order number or the email: nothing answered yet

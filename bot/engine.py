@@ -18,10 +18,11 @@ from bot.domain import (
     Decision,
     EscalationReason,
     IncomingMessage,
+    OrderReply,
     Reply,
     Turn,
 )
-from bot.ports import ConversationStore, EscalationCheck, KnowledgeSearch
+from bot.ports import ConversationStore, EscalationCheck, KnowledgeSearch, OrderAssistant
 from bot.replies import ARTICLE_PAYLOAD_PREFIX, HUMAN_PAYLOAD, START_PAYLOAD, Wording
 from bot.small_talk import SmallTalk, classify, strip_pleasantries
 from bot.text import check_message
@@ -38,8 +39,14 @@ def understand(text: str) -> SmallTalk | str:
 class HandoffGateway(Protocol):
     """Where a conversation goes when a person must take over."""
 
-    async def request(self, message: IncomingMessage, reasons: tuple[EscalationReason, ...]) -> Reply:
-        """Open (or add to) the conversation's ticket; the reply tells the customer what happens next."""
+    async def request(
+        self,
+        message: IncomingMessage,
+        reasons: tuple[EscalationReason, ...],
+        order: dict[str, object] | None = None,
+    ) -> Reply:
+        """Open (or add to) the conversation's ticket, with the order when one is known; the reply
+        tells the customer what happens next."""
         ...
 
     async def intercept(self, message: IncomingMessage, text: str) -> Turn | None:
@@ -58,6 +65,7 @@ class Engine:
         max_message_chars: int,
         on_enqueued: Callable[[ConversationRef], None] | None = None,
         escalation: EscalationCheck | None = None,
+        orders: OrderAssistant | None = None,
     ) -> None:
         self._search = search
         self._store = store
@@ -66,6 +74,7 @@ class Engine:
         self._max_chars = max_message_chars
         self._on_enqueued = on_enqueued  # wakes the outbox sender
         self._escalation = escalation
+        self._orders = orders
         # One lock per live conversation: a customer's messages are answered in order.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -127,18 +136,42 @@ class Engine:
         understood = understand(text)
         if isinstance(understood, SmallTalk):
             return Turn(Decision.SMALL_TALK, 1.0, (self._wording.small_talk(understood),))
+        if self._orders is not None:
+            # Order questions are answered from the store's orders, not the knowledge base.
+            handled = await self._orders.handle(message, understood)
+            if handled is not None and not handled.asks_for_details:
+                return await self._order_turn(message, understood, handled)
+        else:
+            handled = None
         try:
             result = await self._search.search(understood)
         except Exception:  # the customer gets a plain apology, never a stack trace
             log.exception("search failed", extra={"conversation": message.ref.key})
             return Turn(Decision.ABSTAIN, 0.0, (self._wording.unavailable(),))
+        if handled is not None:
+            # "When will my parcel arrive?": the general answer when the knowledge base has one,
+            # then the offer to check their own order; the escalation check applies as for any order turn.
+            if result.decision is not Decision.ANSWER or not result.answer_article_id:
+                return await self._order_turn(message, understood, handled)
+            order_turn = await self._order_turn(message, understood, handled)
+            if order_turn.decision is Decision.ESCALATE:
+                return order_turn
+            answered = self._answer_turn(result.answer_article_id, result.confidence, result.candidates)
+            return Turn(
+                answered.decision,
+                answered.confidence,
+                (*answered.replies, *handled.replies),
+                article_id=answered.article_id,
+                candidates=answered.candidates,
+            )
         if self._escalation is not None:
             # The check reuses the search's embedding of the same text (no second encode).
             reasons = await self._escalation.assess(
                 message, understood, result.decision, result.answer_article_id
             )
             if reasons:
-                reply = await self._handoff.request(message, reasons)
+                order = await self._orders.summary(message.ref) if self._orders is not None else None
+                reply = await self._handoff.request(message, reasons, order)
                 return Turn(
                     Decision.ESCALATE, 1.0, (reply,), candidates=result.candidates, escalation=reasons
                 )
@@ -151,6 +184,19 @@ class Engine:
         return Turn(
             Decision.ABSTAIN, result.confidence, (self._wording.abstain(),), candidates=result.candidates
         )
+
+    async def _order_turn(self, message: IncomingMessage, text: str, handled: OrderReply) -> Turn:
+        """The order answer, handed to a person too when the order is late or the words call for one."""
+        reasons = handled.escalation
+        if self._escalation is not None and text:
+            said = await self._escalation.assess(message, text, Decision.ORDER, None)
+            reasons = (*said, *reasons)  # what the customer says (a refund, anger) comes first
+        if not reasons:
+            return Turn(Decision.ORDER, 1.0, handled.replies)
+        # The status is worth saying when we have it; a question for the order number is not.
+        said_first = handled.replies if handled.order is not None else ()
+        reply = await self._handoff.request(message, reasons, handled.order)
+        return Turn(Decision.ESCALATE, 1.0, (*said_first, reply), escalation=reasons)
 
     def _answer_turn(self, article_id: str, confidence: float, candidates: tuple[Candidate, ...]) -> Turn:
         found = self._search.article_answer(article_id)
@@ -169,6 +215,10 @@ class Engine:
             return Turn(Decision.ABSTAIN, 1.0, (reply,))
         if payload.startswith(ARTICLE_PAYLOAD_PREFIX):
             return self._answer_turn(payload.removeprefix(ARTICLE_PAYLOAD_PREFIX), 1.0, ())
+        if self._orders is not None:
+            handled = await self._orders.handle(message, "")
+            if handled is not None:
+                return await self._order_turn(message, "", handled)
         reply = self._wording.invalid("unknown_button", self._max_chars)
         return Turn(Decision.INVALID, 0.0, (reply,))
 
@@ -180,7 +230,12 @@ class RecordingHandoff:
         self._store = store
         self._wording = wording
 
-    async def request(self, message: IncomingMessage, reasons: tuple[EscalationReason, ...]) -> Reply:
+    async def request(
+        self,
+        message: IncomingMessage,
+        reasons: tuple[EscalationReason, ...],
+        order: dict[str, object] | None = None,
+    ) -> Reply:
         reason = reasons[0].reason if reasons else "human_request"
         await self._store.record_event(message.ref, "handoff_requested", {"reason": reason})
         return self._wording.handoff_requested(reason)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain import ConversationRef, Decision, EscalationReason, IncomingMessage, Reply, SearchResult, Turn
+from bot.domain import (
+    ConversationRef,
+    Decision,
+    EscalationReason,
+    IncomingMessage,
+    OrderReply,
+    Reply,
+    SearchResult,
+    Turn,
+)
 
 
 class KnowledgeSearch(Protocol):
@@ -57,3 +66,15 @@ class EscalationCheck(Protocol):
     async def assess(
         self, message: IncomingMessage, text: str, decision: Decision, article_id: str | None
     ) -> tuple[EscalationReason, ...]: ...
+
+
+class OrderAssistant(Protocol):
+    """Answers questions about the customer's own orders, after verifying who is asking."""
+
+    async def handle(self, message: IncomingMessage, text: str) -> OrderReply | None:
+        """The answer when the message is about an order (or continues an order lookup); else None."""
+        ...
+
+    async def summary(self, ref: ConversationRef) -> dict[str, object] | None:
+        """The conversation's verified order as agents may see it (masked), for a handoff."""
+        ...

@@ -172,6 +172,21 @@ class Settings(BaseSettings):
         default="hold",
         description="An agent reply without a next step or timing: hold it until the agent confirms, or send it and warn.",
     )
+    order_source: Literal["embedded", "shopify"] = Field(
+        default="embedded",
+        description="Where orders come from: embedded (imported with supportbot orders import) or shopify.",
+    )
+    shopify_api_url: str | None = Field(
+        default=None,
+        description="Shopify Admin API base URL, e.g. https://your-shop.myshopify.com/admin/api/2024-10.",
+    )
+    shopify_access_token: str | None = Field(
+        default=None, description="Shopify Admin API access token (read_orders scope)."
+    )
+    delivery_table: Path = Field(
+        default=PROJECT_ROOT / "bot" / "orders" / "delivery.yaml",
+        description="Delivery windows by country, carriers' tracking pages, when a late order goes to a person.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="Log verbosity."
     )
@@ -203,6 +218,15 @@ class Settings(BaseSettings):
                     "SUPPORTBOT_SLACK_SIGNING_SECRET is required when SUPPORTBOT_SLACK_BOT_TOKEN is set "
                     "(or SUPPORTBOT_SLACK_APP_TOKEN for Socket Mode)"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _shopify_complete(self) -> Settings:
+        if self.order_source == "shopify" and not (self.shopify_api_url and self.shopify_access_token):
+            raise ValueError(
+                "SUPPORTBOT_SHOPIFY_API_URL and SUPPORTBOT_SHOPIFY_ACCESS_TOKEN are required when "
+                "SUPPORTBOT_ORDER_SOURCE=shopify"
+            )
         return self
 
     @model_validator(mode="after")
@@ -286,7 +310,7 @@ def settings_table() -> list[tuple[str, str, str]]:
         default = info.default
         shown = "" if default is None or default == "" else str(default)
         if isinstance(default, Path):
-            bundled = {"kb_path", "data_dir", "escalation_rules", "templates_path"}
+            bundled = {"kb_path", "data_dir", "escalation_rules", "templates_path", "delivery_table"}
             shown = "(bundled)" if field in bundled else str(default)
         rows.append((ENV_PREFIX + field.upper(), shown, info.description or ""))
     return rows

@@ -52,6 +52,7 @@ class TicketStore(Protocol):
         trigger_text: str,
         due: SlaTimes,
         now: datetime,
+        order: dict[str, object] | None = None,
     ) -> tuple[Ticket, bool]:
         """Open a ticket, or return the conversation's open one; True when it was created now."""
         ...

@@ -47,6 +47,7 @@ class CustomerWords:
             "angry_customer": "I'm sorry this has been so frustrating. I've passed your conversation to a person",
             "bot_loop": "I'm sorry I couldn't answer that. I've passed your conversation to a person on our team",
             "repeat_contact": "I see you've asked about this before, so I've passed it to a person on our team",
+            "order_late": "I've passed this to our team with your order details",
         }.get(reason, "I've passed your conversation to a person from our team")
         return (
             f"{opening}, with everything you've told me, so you won't need to repeat yourself. {expectation}"
@@ -146,7 +147,12 @@ class HandoffService:
 
     # -- the engine's side (HandoffGateway) ------------------------------------------------------
 
-    async def request(self, message: IncomingMessage, reasons: tuple[EscalationReason, ...]) -> Reply:
+    async def request(
+        self,
+        message: IncomingMessage,
+        reasons: tuple[EscalationReason, ...],
+        order: dict[str, object] | None = None,
+    ) -> Reply:
         now = self._clock()
         reason = reasons[0].reason if reasons else "human_request"
         due = self._policy.due(now, reason)
@@ -157,6 +163,7 @@ class HandoffService:
             message.text[:2000],
             SlaTimes(due.first_response, due.resolution, due.reminder),
             now,
+            order,
         )
         expectation = self._policy.customer_expectation(now, ticket.reason)
         if not created:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.domain import Decision, EscalationReason, IncomingMessage
+from bot.domain import ConversationRef, Decision, EscalationReason, IncomingMessage
 from bot.escalation.detector import EscalationDetector, Vector, normalise
 from bot.escalation.model import ConversationContext, OrderContext
 
@@ -39,8 +39,10 @@ class EscalationService:
         store: EscalationStore,
         article_tags: Callable[[str], tuple[str, ...]],
         on_incident: IncidentListener | None = None,
+        order_context: Callable[[ConversationRef], Awaitable[OrderContext | None]] | None = None,
     ) -> None:
         self._detector = detector
+        self._order_context = order_context  # the verified customer's order (high value, VIP, bulk)
         self._embed = embed
         self._store = store
         self._article_tags = article_tags
@@ -55,6 +57,10 @@ class EscalationService:
         article_id: str | None,
         order: OrderContext | None = None,
     ) -> tuple[EscalationReason, ...]:
+        if order is None and self._order_context is not None and decision is not Decision.ORDER:
+            # The order's own status question is answered, not escalated; what the customer asks
+            # beyond it goes to a person when the order or the customer calls for one.
+            order = await self._order_context(message.ref)
         vector = await self._embed(text) if self._embed is not None and self._detector.uses_meaning else None
         conversation = await self._conversation(message, decision, article_id)
         assessment = self._detector.assess(text, vector, order=order, conversation=conversation)

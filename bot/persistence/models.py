@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -221,3 +222,45 @@ class ProcessedEventRow(Base):
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrderRow(Base):
+    """An order in the embedded store (imported from the shop's CSV or JSON export)."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_email", "email"),)
+
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)  # normalised: no '#', upper case
+    email: Mapped[str] = mapped_column(String(320))  # normalised: lower case
+    postcode: Mapped[str] = mapped_column(String(20))  # normalised: no spaces, upper case
+    customer_name: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{sku, name, quantity, price}]
+    total: Mapped[str] = mapped_column(String(32))  # a decimal, kept exact
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20))
+    carrier: Mapped[str | None] = mapped_column(String(60))
+    tracking_number: Mapped[str | None] = mapped_column(String(120))
+    tracking_url: Mapped[str | None] = mapped_column(String(500))
+    placed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    shipped_at: Mapped[date | None] = mapped_column(Date)
+    delivered_at: Mapped[date | None] = mapped_column(Date)
+    destination_country: Mapped[str] = mapped_column(String(2))
+    city: Mapped[str | None] = mapped_column(String(120))
+    customer_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class OrderSessionRow(Base):
+    """Order-lookup state of one conversation: what is being asked, who is verified, failed tries."""
+
+    __tablename__ = "order_sessions"
+
+    conversation_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    pending_number: Mapped[str | None] = mapped_column(String(64))
+    verified_email: Mapped[str | None] = mapped_column(String(320))
+    verified_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lookups: Mapped[list[str]] = mapped_column(JSON, default=list)  # ISO times of recent lookups
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -138,6 +138,7 @@ class TicketRepository:
         trigger_text: str,
         due: SlaTimes,
         now: datetime,
+        order: dict[str, object] | None = None,
     ) -> tuple[Ticket, bool]:
         try:
             async with self._db.writing() as session:
@@ -162,6 +163,7 @@ class TicketRepository:
                         for r in reasons
                     ],
                     trigger_text=trigger_text,
+                    order_summary=order,
                     created_at=now,
                     first_response_due=due.first_response,
                     resolution_due=due.resolution,

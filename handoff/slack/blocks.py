@@ -30,6 +30,7 @@ REASON_LABELS = {
     "repeat_contact": "Repeat contact",
     "bot_loop": "The bot could not help",
     "low_csat": "Low rating",
+    "order_late": "Order running late",
 }
 CHANNEL_LABELS = {
     "telegram": "Telegram",
@@ -80,7 +81,10 @@ def _order_lines(order: dict[str, object]) -> str:
         ("total", "Total"),
         ("items", "Items"),
         ("carrier", "Carrier"),
+        ("shipped", "Shipped"),
         ("destination", "Ship to"),
+        ("email", "Email"),
+        ("tags", "Customer tags"),
     ):
         value = order.get(key)
         if value:

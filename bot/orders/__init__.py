@@ -1,0 +1,1 @@
+"""Order status: order sources behind one port, customer verification, and the status answer."""

@@ -99,7 +99,8 @@ class OrderDesk:
             return await self._lookup(key, session, payload.removeprefix(ORDER_PAYLOAD_PREFIX))
         if payload:
             return None
-        asked = is_order_question(text)
+        # A verified customer naming another order ("and order 1002?") is asking about it too.
+        asked = is_order_question(text) or bool(session.verified_numbers and order_numbers(text))
         numbers = order_numbers(text, bare=asked or session.stage is not Stage.IDLE)
         if session.stage is Stage.AWAITING_CONTACT and session.pending_number:
             # An email verifies; a marked order number ("#1240") starts over with that order; a

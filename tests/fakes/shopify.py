@@ -38,7 +38,9 @@ LEAK_PER_SECOND = 2.0
 MAX_LIMIT = 250
 
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
-THROTTLED = "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."
+THROTTLED = (
+    "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."
+)
 ERRORS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Unavailable Shop", 504: "Gateway Timeout"}
 
 BASE_TIME = datetime.fromisoformat("2024-11-04T09:30:00-05:00")  # orders are a day apart from here
@@ -214,7 +216,12 @@ class FakeShopify:
             "currency": currency,
             "phone": None,
             "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id}",
-            "default_address": {**address, "id": customer_id + 1, "customer_id": customer_id, "default": True},
+            "default_address": {
+                **address,
+                "id": customer_id + 1,
+                "customer_id": customer_id,
+                "default": True,
+            },
         }
         fulfillments: list[dict[str, Any]] = []
         if fulfillment_status is not None:
@@ -282,9 +289,7 @@ class FakeShopify:
             "customer": customer,
             "fulfillments": fulfillments,
             "line_items": lines,
-            "refunds": [
-                {"id": order_id + 9, "created_at": _iso(placed + timedelta(hours=5)), "note": None}
-            ]
+            "refunds": [{"id": order_id + 9, "created_at": _iso(placed + timedelta(hours=5)), "note": None}]
             if financial == "refunded"
             else [],
             "shipping_address": dict(address),

@@ -150,7 +150,12 @@ async def test_latest_fulfillment_decides_and_cancelled_ones_are_ignored(
         "tracking_url": None,
         "tracking_urls": ["https://track.example/SECOND"],
     }
-    withdrawn = {**second, "id": first["id"] + 2, "created_at": "2024-11-21T10:00:00-05:00", "status": "cancelled"}
+    withdrawn = {
+        **second,
+        "id": first["id"] + 2,
+        "created_at": "2024-11-21T10:00:00-05:00",
+        "status": "cancelled",
+    }
     data["fulfillments"] = [withdrawn, first, second]
     order = await shopify.by_number("1001")
     assert order is not None
@@ -164,7 +169,9 @@ async def test_fallbacks_for_missing_email_and_shipping_address(
     fake: FakeShopify, shopify: ShopifyOrders
 ) -> None:
     # A digital order: no shipping address; the email only on the customer record.
-    data = fake.add_order(1001, email=None, first_name="Bea", last_name="Ng", country_code="CA", zip="M5V 2T6")
+    data = fake.add_order(
+        1001, email=None, first_name="Bea", last_name="Ng", country_code="CA", zip="M5V 2T6"
+    )
     data["shipping_address"] = None
     data["customer"]["email"] = "bea@example.com"
     data["customer"]["orders_count"] = None  # recent API versions may leave it out
@@ -196,7 +203,9 @@ async def test_unknown_number_is_none(fake: FakeShopify, shopify: ShopifyOrders)
     assert len(fake.calls) == 1  # nothing to ask about a blank number
 
 
-async def test_by_email_newest_first_and_only_that_customer(fake: FakeShopify, shopify: ShopifyOrders) -> None:
+async def test_by_email_newest_first_and_only_that_customer(
+    fake: FakeShopify, shopify: ShopifyOrders
+) -> None:
     fake.add_order(1003, email="ana@example.com", created_at="2024-10-01T12:00:00+00:00")
     fake.add_order(1001, email="ana@example.com", created_at="2024-12-01T12:00:00+00:00", state="cancelled")
     fake.add_order(1002, email="bob@example.com", created_at="2024-12-02T12:00:00+00:00")

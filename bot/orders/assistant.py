@@ -16,7 +16,7 @@ from bot.domain import Choice, ConversationRef, EscalationReason, IncomingMessag
 from bot.orders import verification as v
 from bot.orders.answer import agent_summary, choice_label, lateness, status_answer
 from bot.orders.delivery import DeliveryTable
-from bot.orders.model import Order, OrderSource, OrderSourceError
+from bot.orders.model import Order, OrderSource, OrderSourceError, normalise_number
 from bot.orders.recognise import email_in, is_order_question, order_numbers, postcode_in
 from bot.orders.verification import OrderSession, Stage
 from bot.replies import HUMAN_PAYLOAD
@@ -148,7 +148,9 @@ class OrderDesk:
 
     async def _lookup(self, key: str, session: OrderSession, number: str) -> OrderReply:
         now = self._clock()
-        refused = await self._gate(key, session, now)
+        # Asking again about an order already proven is no probing: it is neither limited nor counted.
+        known = normalise_number(number) in session.verified_numbers
+        refused = None if known else await self._gate(key, session, now)
         if refused is not None:
             return refused
         try:
@@ -156,6 +158,8 @@ class OrderDesk:
         except OrderSourceError:
             log.exception("order source failed", extra={"conversation": key})
             return OrderReply((Reply(Words.unavailable, (HUMAN,)),))
+        if known and order is not None:
+            return self._answer(order, now.date())
         session = v.looked_up(session, now)
         if order is not None and session.may_see(order):
             await self._sessions.save(key, v.verified(session, order))

@@ -37,15 +37,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.orders.model import (
     Order,
     OrderItem,
     OrderStatus,
-    normalise_email,
-    normalise_number,
-    normalise_postcode,
 )
 
 if TYPE_CHECKING:
@@ -100,7 +97,7 @@ _MAX_LENGTH = {
     "tracking_url": 500,
     "city": 120,
 }
-_MAX_TOTAL_CHARS = 32
+_TOO_LARGE = Decimal(10) ** 12  # a million million: a typo, not an order
 
 # Compiled once: the per-row work must stay small (100,000 rows in a few seconds).
 _NUMBER_SHAPE = re.compile(r"#?[A-Za-z0-9-]{1,64}")
@@ -155,7 +152,7 @@ def parse_orders(path: Path) -> tuple[list[Order], list[RowProblem]]:
         records = _json_records(path, text)
     else:
         records = _jsonl_records(path, text)
-    return _validate_all(path, records)
+    return _validate_all(records)
 
 
 async def import_orders(path: Path, store: EmbeddedOrders, *, skip_bad_rows: bool) -> ImportResult:
@@ -197,9 +194,19 @@ def _read_text(path: Path) -> str:
     return text
 
 
-# A record: the row number and its fields (strings from CSV; JSON values as they came), or the
-# reason it could not be read at all.
-_Record = tuple[int, Mapping[str, Any] | str]
+@dataclass(slots=True)
+class _Fields:
+    """One row as read, before checking: the same shape whatever the file format."""
+
+    text: dict[str, str]  # every column but items and customer_tags, stripped; "" when absent
+    items: object  # CSV: the `SKU|name|quantity|price;...` string; JSON: usually a list
+    tags: object  # CSV: a `;`/`,` separated string; JSON: usually a list
+    problems: list[str]  # found while reading (a JSON value of the wrong type)
+
+
+# A record: the row number and its fields, or why the row could not be read at all.
+_Record = tuple[int, _Fields | str]
+_SCALARS = tuple(c for c in COLUMNS if c not in ("items", "customer_tags"))
 
 
 def _csv_records(path: Path, text: str) -> Iterator[_Record]:
@@ -214,10 +221,11 @@ def _csv_records(path: Path, text: str) -> Iterator[_Record]:
         raise OrderImportError(f"{path}: row {reader.line_num}: {exc}") from exc
     if header is None:
         raise OrderImportError(f"{path}: the file is empty")
-    header_row = reader.line_num
     columns = [name.strip().lower().replace(" ", "_") for name in header]
-    _check_columns(path, header_row, columns)
+    _check_columns(path, reader.line_num, columns)
     width = len(columns)
+    absent = {c: "" for c in OPTIONAL if c not in columns}
+    strip = str.strip
     line = reader.line_num
     while True:
         start = line + 1  # a record can span lines (quoted line breaks): report where it starts
@@ -230,12 +238,15 @@ def _csv_records(path: Path, text: str) -> Iterator[_Record]:
             yield start, f"cannot read the row: {exc}"
             continue
         line = reader.line_num
-        if not cells or (len(cells) == 1 and not cells[0].strip()):
-            continue  # blank line
         if len(cells) != width:
+            if not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # a blank line
             yield start, f"has {len(cells)} fields but the header has {width}"
             continue
-        yield start, dict(zip(columns, cells, strict=True))
+        fields = dict(zip(columns, map(strip, cells), strict=True))
+        if absent:
+            fields.update(absent)
+        yield start, _Fields(fields, fields["items"], fields["customer_tags"], [])
 
 
 def _check_columns(path: Path, row: int, columns: list[str]) -> None:
@@ -266,39 +277,33 @@ def _json_records(path: Path, text: str) -> list[_Record]:
         raise OrderImportError(f"{path}: not valid JSON: {exc}") from exc
     if not isinstance(data, list):
         raise OrderImportError(f"{path}: expected a JSON array of orders, not {_json_type(data)}")
-    records = [_object(row, element) for row, element in enumerate(data, start=1)]
-    _check_keys(path, records)
-    return records
+    elements = list(enumerate(data, start=1))
+    _check_keys(path, elements)
+    return [_object(row, element) for row, element in elements]
 
 
 def _jsonl_records(path: Path, text: str) -> list[_Record]:
-    records: list[_Record] = []
+    elements: list[tuple[int, object]] = []
+    unreadable: list[_Record] = []
     for row, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            element = json.loads(line, parse_float=Decimal)
+            elements.append((row, json.loads(line, parse_float=Decimal)))
         except json.JSONDecodeError as exc:
-            records.append((row, f"not valid JSON: {exc.msg} (column {exc.colno})"))
-            continue
-        records.append(_object(row, element))
-    _check_keys(path, records)
-    return records
+            unreadable.append((row, f"not valid JSON: {exc.msg} (column {exc.colno})"))
+    _check_keys(path, elements)
+    records = unreadable + [_object(row, element) for row, element in elements]
+    return sorted(records, key=lambda record: record[0])
 
 
-def _object(row: int, element: object) -> _Record:
-    if isinstance(element, dict):
-        return row, element
-    return row, f"is not an object but {_json_type(element)}"
-
-
-def _check_keys(path: Path, records: Iterable[_Record]) -> None:
+def _check_keys(path: Path, elements: Iterable[tuple[int, object]]) -> None:
     """Unknown keys, each reported once where it first appears: like a CSV header, a misspelt key
     would drop the same field from every order, so it stops the import."""
     first: dict[str, int] = {}
-    for row, record in records:
-        if not isinstance(record, str):
-            for key in record:
+    for row, element in elements:
+        if isinstance(element, dict):
+            for key in element:
                 if key not in _KNOWN and key not in first:
                     first[key] = row
     if first:
@@ -306,11 +311,34 @@ def _check_keys(path: Path, records: Iterable[_Record]) -> None:
         raise OrderImportError(f"{path}: unknown field(s); nothing imported", problems)
 
 
+def _object(row: int, element: object) -> _Record:
+    if not isinstance(element, dict):
+        return row, f"is not an object but {_json_type(element)}"
+    text: dict[str, str] = {}
+    problems: list[str] = []
+    for key in _SCALARS:
+        value = element.get(key)
+        if value is None:
+            text[key] = ""
+        elif isinstance(value, str):
+            text[key] = value.strip()
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+            text[key] = str(value)  # order numbers, postcodes and totals as JSON numbers
+        else:
+            problems.append(f"{key} must be text, not {_json_type(value)}")
+            text[key] = ""
+    return row, _Fields(text, element.get("items"), element.get("customer_tags"), problems)
+
+
 def _json_type(value: object) -> str:
     if isinstance(value, list):
         return "a list"
+    if isinstance(value, dict):
+        return "an object"
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, bool):
+        return "true/false"
     if value is None:
         return "null"
     return "a number" if isinstance(value, int | Decimal) else type(value).__name__
@@ -319,7 +347,7 @@ def _json_type(value: object) -> str:
 # --- checking ------------------------------------------------------------------------------------
 
 
-def _validate_all(path: Path, records: Iterable[_Record]) -> tuple[list[Order], list[RowProblem]]:
+def _validate_all(records: Iterable[_Record]) -> tuple[list[Order], list[RowProblem]]:
     orders: list[Order] = []
     problems: list[RowProblem] = []
     first_row: dict[str, int] = {}  # normalised number → the row it first appeared on
@@ -327,14 +355,11 @@ def _validate_all(path: Path, records: Iterable[_Record]) -> tuple[list[Order], 
         if isinstance(record, str):
             problems.append(RowProblem(row, record))
             continue
-        messages: list[str] = []
-        order = _check(record, messages)
-        number = _number_of(record)
+        messages = record.problems
+        order, number = _check(record, messages)
         if number is not None:
-            earlier = first_row.get(number)
-            if earlier is None:
-                first_row[number] = row
-            else:
+            earlier = first_row.setdefault(number, row)
+            if earlier != row:
                 messages.append(f"order number {number} appears again (first on row {earlier})")
         if messages:
             problems.extend(RowProblem(row, m) for m in messages)
@@ -343,41 +368,22 @@ def _validate_all(path: Path, records: Iterable[_Record]) -> tuple[list[Order], 
     return orders, problems
 
 
-def _number_of(record: Mapping[str, Any]) -> str | None:
-    """The normalised order number when its shape is right (for spotting duplicates)."""
-    raw = record.get("order_number")
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = str(raw)
-    if isinstance(raw, str) and _NUMBER_SHAPE.fullmatch(raw.strip()):
-        return normalise_number(raw)
-    return None
-
-
-def _check(record: Mapping[str, Any], messages: list[str]) -> Order | None:
-    """The order in this record, or None with the reasons added to `messages`."""
-    text: dict[str, str] = {}
-    wrong_type: set[str] = set()
-    for key in COLUMNS:
-        if key in ("items", "customer_tags"):
-            continue
-        value = record.get(key)
-        if value is None:
-            text[key] = ""
-        elif isinstance(value, str):
-            text[key] = value.strip()
-        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
-            text[key] = str(value)  # JSON numbers: order numbers, postcodes, totals
-        else:
-            messages.append(f"{key} must be text, not {_json_type(value)}")
-            text[key] = ""
-            wrong_type.add(key)
+def _check(fields: _Fields, messages: list[str]) -> tuple[Order | None, str | None]:
+    """The order in these fields (None with the reasons added to `messages`) and its number."""
+    text = fields.text
     for key in REQUIRED:
-        if key != "items" and not text[key] and key not in wrong_type:
+        if key != "items" and not text[key]:
             messages.append(f"{key} is required")
 
-    number = text["order_number"]
-    if number and not _NUMBER_SHAPE.fullmatch(number):
-        messages.append(f"order_number must be 1–64 letters, digits or '-', optionally after '#': {number!r}")
+    raw_number = text["order_number"]
+    number: str | None = None
+    if raw_number:
+        if _NUMBER_SHAPE.fullmatch(raw_number):
+            number = raw_number.lstrip("#").upper()  # what normalise_number gives for this shape
+        else:
+            messages.append(
+                f"order_number must be 1–64 letters, digits or '-', optionally after '#': {raw_number!r}"
+            )
     email = text["email"]
     if email and not _EMAIL_SHAPE.fullmatch(email):
         messages.append(f"email is not an email address: {email!r}")
@@ -399,9 +405,9 @@ def _check(record: Mapping[str, Any], messages: list[str]) -> Order | None:
         messages.append(f"tracking_url is not a web address: {url!r}")
 
     total = _money("total", text["total"], messages) if text["total"] else None
-    items = _items(record.get("items"), messages)
+    items = _items(fields.items, messages)
     if total is not None and items:
-        owed = sum((i.price * i.quantity for i in items), _ZERO)
+        owed = sum([i.price * i.quantity for i in items], _ZERO)
         # Shipping may be on top of the items, so a larger total is fine; a smaller one means
         # a typo or a discount the export left out, and the bot would quote the wrong figure.
         if total < owed - _TOLERANCE:
@@ -412,16 +418,17 @@ def _check(record: Mapping[str, Any], messages: list[str]) -> Order | None:
     delivered_at = _day("delivered_at", text["delivered_at"], messages)
     if shipped_at and delivered_at and delivered_at < shipped_at:
         messages.append(f"delivered_at {delivered_at} is before shipped_at {shipped_at}")
-    if status in _SHIPPED_STATES and shipped_at is None and not text["shipped_at"]:
+    if status is not None and status in _SHIPPED_STATES and not text["shipped_at"]:
         messages.append(f"status {status.value} needs shipped_at")
-    tags = _tags(record.get("customer_tags"), messages)
+    tags = _tags(fields.tags, messages)
 
-    if messages or status is None or total is None or not items:
-        return None
-    return Order(
-        number=normalise_number(number),
-        email=normalise_email(email),
-        postcode=normalise_postcode(text["postcode"]),
+    if messages or number is None or status is None or total is None or not items:
+        return None, number
+    order = Order(
+        number=number,
+        email=email.lower(),
+        # Kept as written ("SW1A 1AA"): lookups normalise both sides (verification.matches).
+        postcode=text["postcode"],
         customer_name=text["customer_name"],
         items=tuple(items),
         total=total,
@@ -437,6 +444,7 @@ def _check(record: Mapping[str, Any], messages: list[str]) -> Order | None:
         city=text["city"] or None,
         customer_tags=tags,
     )
+    return order, number
 
 
 def _status(raw: str, messages: list[str]) -> OrderStatus | None:
@@ -469,7 +477,7 @@ def _money(what: str, raw: str, messages: list[str]) -> Decimal | None:
     if rounded != value:
         messages.append(f"{what} has more than 2 decimals: {raw!r}")
         return None
-    if len(str(rounded)) > _MAX_TOTAL_CHARS:
+    if rounded >= _TOO_LARGE:
         messages.append(f"{what} is too large: {raw!r}")
         return None
     return rounded  # "14.5" and "14.500" are both stored as 14.50

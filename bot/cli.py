@@ -1,4 +1,4 @@
-"""The `supportbot` command: run, migrate, kb check/search, chat, eval retrieval."""
+"""The `supportbot` command: run, migrate, kb check/search, chat, orders import/sample, eval retrieval."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import json
 import logging
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import SupportBotError
 from bot.settings import Settings, load_settings
@@ -17,6 +19,7 @@ from knowledge_base.errors import KnowledgeBaseError
 
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
+        # Drivers log query parameters and URLs (customers' emails) at DEBUG: never let them.
+        for noisy in ("aiosqlite", "asyncpg", "httpcore", "sqlalchemy.engine"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         return int(args.handler(args, settings))
     except SupportBotError as exc:
         print(f"supportbot: {exc}", file=sys.stderr)
@@ -87,6 +93,25 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(handler=cmd_escalation_explain)
 
+    orders = sub.add_parser("orders", help="the embedded order store").add_subparsers(metavar="ORDERS_COMMAND")
+    orders_import = orders.add_parser(
+        "import", help="import a CSV, JSON or JSON-lines export: file: row N: problem; exit 1 on any"
+    )
+    orders_import.add_argument("file", type=Path, help=".csv, .json or .jsonl (see bot/orders/importer.py)")
+    orders_import.add_argument(
+        "--skip-bad-rows", action="store_true", help="import the good rows and report the bad ones"
+    )
+    orders_import.set_defaults(handler=cmd_orders_import)
+    orders_sample = orders.add_parser("sample", help="load the demo store's orders (dated from today)")
+    orders_sample.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the store already has orders"
+    )
+    orders_sample.add_argument("--count", type=int, default=240, help="how many orders (default 240)")
+    orders_sample.set_defaults(handler=cmd_orders_sample)
+    orders_export = orders.add_parser("export-sample", help="write the demo orders as an example CSV")
+    orders_export.add_argument("file", type=Path)
+    orders_export.set_defaults(handler=cmd_orders_export_sample)
+
     ev = sub.add_parser("eval", help="evaluations").add_subparsers(metavar="EVAL")
     esc_eval = ev.add_parser("escalation", help="recall, precision and reasons on labelled messages")
     esc_eval.add_argument("--cases", type=Path, required=True, help="JSON lines: text, escalate, reason")
@@ -136,6 +161,78 @@ def cmd_kb_check(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(result.problems)} problem(s) in {result.files} file(s)", file=sys.stderr)
         return EXIT_PROBLEMS
     print(f"ok: {len(result.articles)} articles in {result.files} file(s)")
+    return 0
+
+
+async def _with_order_store(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work` on the embedded order store, with the schema brought up to date first."""
+    from bot.persistence.database import create_engine, migrate
+    from bot.persistence.orders import EmbeddedOrders
+    from bot.persistence.repository import Repository
+
+    url = settings.effective_database_url
+    await migrate(url)
+    engine = create_engine(url)
+    try:
+        return await work(EmbeddedOrders(Repository(engine)))
+    finally:
+        await engine.dispose()
+
+
+def cmd_orders_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.orders.importer import OrderImportError, import_orders
+
+    path: Path = args.file
+    try:
+        result = asyncio.run(
+            _with_order_store(
+                settings, lambda store: import_orders(path, store, skip_bad_rows=args.skip_bad_rows)
+            )
+        )
+    except OrderImportError as exc:
+        # Like `kb check`: every problem on stdout as file: row N: problem, the verdict on stderr.
+        for problem in exc.problems:
+            print(f"{path}: {problem}")
+        if not exc.problems:
+            print(exc)
+        count = len(exc.problems) or 1
+        print(f"{count} problem(s) in {path}; nothing imported", file=sys.stderr)
+        return EXIT_PROBLEMS
+    for problem in result.problems:
+        print(f"{path}: {problem}")
+    if result.skipped:
+        print(f"imported {result.imported} orders; skipped {result.skipped} bad row(s)")
+    else:
+        print(f"imported {result.imported} orders")
+    return 0
+
+
+def cmd_orders_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.orders.sample import sample_orders
+
+    async def load(store: Any) -> tuple[int, int]:
+        present = int(await store.count())
+        if args.if_empty and present:
+            return present, 0
+        return present, int(await store.save_all(sample_orders(date.today(), count=args.count)))
+
+    present, loaded = asyncio.run(_with_order_store(settings, load))
+    if not loaded:
+        print(f"supportbot: the order store already has {present} orders; sample not loaded")
+        return 0
+    print(
+        f"supportbot: loaded {loaded} sample orders; try order 1001 with lena.fischer@example.com "
+        "(the rest are described in bot/orders/sample.py)"
+    )
+    return 0
+
+
+def cmd_orders_export_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.orders.sample import sample_orders, write_csv
+
+    orders = sample_orders(date.today())
+    write_csv(orders, args.file)
+    print(f"wrote {len(orders)} sample orders to {args.file}")
     return 0
 
 

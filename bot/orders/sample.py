@@ -31,6 +31,8 @@ or refunded; customers in 12 countries, some with several orders, a few `vip` or
 from __future__ import annotations
 
 import csv
+import functools
+import itertools
 import random
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -266,7 +268,7 @@ COUNTRIES: tuple[Country, ...] = (
 _COUNTRY = {c.code: c for c in COUNTRIES}
 
 TRACKING_URLS = {
-    "DHL": "https://www.dhl.com/de-en/home/tracking.html?tracking-id={}",
+    "DHL": "https://www.dhl.com/de-en/home/tracking/tracking-parcel.html?submit=1&tracking-id={}",
     "DPD": "https://tracking.dpd.de/status/en_US/parcel/{}",
     "GLS": "https://gls-group.com/DE/en/parcel-tracking?match={}",
     "UPS": "https://www.ups.com/track?tracknum={}",
@@ -454,16 +456,17 @@ def _generated(rng: random.Random, today: date, count: int, taken: set[str], sta
     # this week), so the age in days is exponential around six weeks, at most a year.
     ages = sorted((min(int(rng.expovariate(1 / 40)), 365) for _ in range(count)), reverse=True)
     customers: list[_Customer] = []
-    country_weights = [c.weight for c in COUNTRIES]
+    country_weights = list(itertools.accumulate(c.weight for c in COUNTRIES))
     orders: list[Order] = []
     for offset, age in enumerate(ages):
-        # About a third of orders come from returning customers, favouring the loyal few.
+        # About a third of orders come from returning customers; picking any earlier customer
+        # alike means the early ones return most often, as loyal customers do.
         if customers and rng.random() < 0.3:
-            customer = customers[min(int(rng.expovariate(1 / 12)), len(customers) - 1)]
+            customer = rng.choice(customers)
         else:
-            country = rng.choices(COUNTRIES, country_weights)[0]
+            country = rng.choices(COUNTRIES, cum_weights=country_weights)[0]
             customer = _new_customer(rng, country, taken)
-            customers.insert(0, customer)
+            customers.append(customer)
         lines = _basket(rng, customer)
         status, shipped, delivered = _progress(rng, today, age, customer.country)
         carrier = None
@@ -502,6 +505,7 @@ def _new_customer(rng: random.Random, country: Country, taken: set[str]) -> _Cus
 _GERMAN_LETTERS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
+@functools.cache
 def _ascii(name: str) -> str:
     """'Müller' → 'mueller', 'Lefèvre' → 'lefevre', "O'Brien" → 'obrien', 'de Vries' → 'devries'."""
     plain = unicodedata.normalize("NFKD", name.lower().translate(_GERMAN_LETTERS))
@@ -547,7 +551,7 @@ def _progress(
     """Status, shipped and delivered days for an order placed `age` days ago, never late."""
     placed = today - timedelta(days=age)
     roll = rng.random()
-    if roll < 0.03 and age >= 1:
+    if roll < 0.02 and age >= 1:
         return OrderStatus.CANCELLED, None, None
     if age <= 1 and roll < 0.85:
         return OrderStatus.PAID, None, None
@@ -555,17 +559,17 @@ def _progress(
     arrives = shipped + timedelta(days=rng.randint(*country.transit))
     if arrives > today:
         # Still on its way, within the normal transit time; some arrive today.
-        if 3 <= age <= 6 and rng.random() < 0.25:
+        if 2 <= age <= 6 and rng.random() < 0.4:
             return OrderStatus.OUT_FOR_DELIVERY, shipped, None
         return OrderStatus.SHIPPED, shipped, None
-    if roll > 0.97:
+    if roll > 0.985:
         return OrderStatus.REFUNDED, shipped, arrives
     return OrderStatus.DELIVERED, shipped, arrives
 
 
 def _tracking_number(rng: random.Random, carrier: str) -> str:
     def digits(n: int) -> str:
-        return "".join(rng.choice("0123456789") for _ in range(n))
+        return f"{rng.randrange(10**n):0{n}d}"
 
     if carrier == "DHL":
         return "003404" + digits(14)  # DHL Paket: 20 digits

@@ -3,6 +3,8 @@ email, lockout, several orders, late orders to a person. Real engine, real datab
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -228,3 +230,41 @@ async def test_a_verified_vip_gets_a_person_for_questions_beyond_the_status(
     ticket = await handoff.store.open_ticket_for(c.ref)
     assert ticket is not None and {r.reason for r in ticket.reasons} >= {"vip_customer", "high_value_order"}
     assert ticket.order is not None and ticket.order["number"] == "#HP-20931"
+
+
+async def test_logs_never_carry_the_customers_email_or_postcode(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # the default SUPPORTBOT_LOG_LEVEL
+    c = chat(engine)
+    await c.say("where is my order #1001")
+    await c.say("wrong.person@example.com")
+    await c.say("lena.fischer@example.com")
+    await c.say("#1003 has it shipped?")
+    await c.say("SW1A 1AA")
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    for secret in ("lena.fischer", "wrong.person", "SW1A", "tom.baker"):
+        assert secret not in logged
+
+
+def test_the_slack_post_shows_the_order_with_personal_details_masked() -> None:
+    from bot.domain import ConversationRef, CustomerIdentity, EscalationReason
+    from bot.orders.answer import agent_summary
+    from handoff.slack.blocks import ticket_message
+    from handoff.tickets import SlaTimes, Ticket, TicketState
+
+    summary = agent_summary(ORDERS[2])
+    ticket = Ticket(
+        1,
+        ConversationRef(Channel.TELEGRAM, "5"),
+        CustomerIdentity("5", "Tom"),
+        (EscalationReason("order_late", 1.0, "14 business days late"),),
+        TicketState.WAITING,
+        NOW,
+        SlaTimes(NOW, NOW, NOW),
+        order=summary,
+    )
+    _, blocks = ticket_message(ticket, [], NOW)
+    shown = json.dumps(blocks, ensure_ascii=False).replace("\u2060", "")  # the escaping's word joiners
+    assert "#1003" in shown and "Royal Mail RM123456785GB" in shown and "t***@example.org" in shown
+    assert "tom.baker" not in shown and "SW1A 1AA" not in shown and "Order running late" in shown

@@ -33,7 +33,9 @@ browser:
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium is not installed: the browser tests will be skipped"
 
+# The demo orders are loaded only into an empty store: a store's own imported orders stay alone.
 run: install
+	$(BIN)/supportbot orders sample --if-empty
 	$(BIN)/supportbot run
 
 test: install-dev

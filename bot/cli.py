@@ -1,4 +1,4 @@
-"""The `supportbot` command: run, migrate, kb check/search, chat, orders import/sample, eval retrieval."""
+"""The `supportbot` command: run, migrate, kb check/search, chat, orders, escalation, eval."""
 
 from __future__ import annotations
 
@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(handler=cmd_escalation_explain)
 
-    orders = sub.add_parser("orders", help="the embedded order store").add_subparsers(metavar="ORDERS_COMMAND")
+    orders = sub.add_parser("orders", help="the embedded order store").add_subparsers(
+        metavar="ORDERS_COMMAND"
+    )
     orders_import = orders.add_parser(
         "import", help="import a CSV, JSON or JSON-lines export: file: row N: problem; exit 1 on any"
     )
@@ -106,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     orders_sample.add_argument(
         "--if-empty", action="store_true", help="do nothing when the store already has orders"
     )
-    orders_sample.add_argument("--count", type=int, default=240, help="how many orders (default 240)")
+    orders_sample.add_argument("--count", type=_positive, default=240, help="how many orders (default 240)")
     orders_sample.set_defaults(handler=cmd_orders_sample)
     orders_export = orders.add_parser("export-sample", help="write the demo orders as an example CSV")
     orders_export.add_argument("file", type=Path)
@@ -128,6 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--json", action="store_true", help="print one JSON object")
     retrieval.set_defaults(handler=cmd_eval_retrieval)
     return parser
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -69,3 +69,22 @@ def test_an_empty_knowledge_base_folder_stops_the_start(tmp_path: Path) -> None:
     settings = load_settings(kb_path=tmp_path / "kb", data_dir=tmp_path / "var", embedder="hashing")
     with pytest.raises(Exception, match="no markdown articles"), TestClient(create_app(settings)):
         pass
+
+
+def test_order_status_over_http_only_after_verification(client: TestClient) -> None:
+    from datetime import date
+
+    from bot.orders.sample import sample_orders
+    from bot.persistence.orders import EmbeddedOrders
+
+    store = EmbeddedOrders(client.app.state.services.repository)  # type: ignore[attr-defined]
+    assert client.portal is not None
+    client.portal.call(store.save_all, sample_orders(date.today()))
+    first = client.post("/api/chat", json={"text": "where is my order #1001?"}).json()
+    assert first["decision"] == "order"
+    assert "email address or the postcode on order #1001" in first["replies"][0]["text"]
+    assert "DHL" not in str(first) and "Lena" not in str(first)
+    conversation = first["conversation"]
+    second = client.post("/api/chat", json={"text": "10115", "conversation": conversation}).json()
+    assert second["decision"] == "order" and "Order #1001 shipped" in second["replies"][0]["text"]
+    assert "DHL" in second["replies"][0]["text"]

@@ -204,8 +204,10 @@ def cmd_orders_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{path}: {problem}")
         if not exc.problems:
             print(exc)
-        count = len(exc.problems) or 1
-        print(f"{count} problem(s) in {path}; nothing imported", file=sys.stderr)
+        if exc.problems:
+            print(f"{len(exc.problems)} problem(s) in {path}; nothing imported", file=sys.stderr)
+        else:
+            print("nothing imported", file=sys.stderr)
         return EXIT_PROBLEMS
     for problem in result.problems:
         print(f"{path}: {problem}")

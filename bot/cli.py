@@ -213,8 +213,9 @@ def cmd_orders_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{path}: {problem}")
     if result.skipped:
         print(f"imported {result.imported} orders; skipped {result.skipped} bad row(s)")
-    else:
-        print(f"imported {result.imported} orders")
+        # Every row bad is a failed import, even when asked to skip bad rows.
+        return 0 if result.imported else EXIT_PROBLEMS
+    print(f"imported {result.imported} orders")
     return 0
 
 

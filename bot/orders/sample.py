@@ -9,7 +9,7 @@ Orders to try in a demo (number, email, postcode):
 
 * **1001** `lena.fischer@example.com`, `10115` (Berlin, DE): shipped with DHL two days ago, two
   bags of Ethiopia Guji and a hand grinder. Lena is tagged `vip` and has two more orders (1005,
-  delivered three weeks ago, and 1011, delivered in the summer), so "my orders" lists three.
+  delivered three weeks ago, and 1011, delivered about four months ago), so "my orders" lists three.
 * **1002** `oliver.bennett@example.org`, `M1 1AE` (Manchester, GB): shipped with Royal Mail 19
   days ago and still in transit: clearly **late** (the UK takes 4–7 business days).
 * **1003** `sofia.rossi@example.com`, `20121` (Milano, IT): paid yesterday, not shipped yet.

@@ -59,6 +59,7 @@ class MemoryTicketStore:
         trigger_text: str,
         due: SlaTimes,
         now: datetime,
+        order: dict[str, object] | None = None,
     ) -> tuple[Ticket, bool]:
         existing = await self.open_ticket_for(ref)
         if existing is not None:
@@ -72,6 +73,7 @@ class MemoryTicketStore:
             created_at=now,
             due=due,
             trigger_text=trigger_text,
+            order=order,
         )
         self.by_id[ticket.id] = ticket
         return ticket, True

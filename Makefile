@@ -54,6 +54,11 @@ bench: install-dev
 	$(BIN)/python -m bench.retrieval --dataset banking77 --shots 10 --seeds 5 --json
 	$(BIN)/python -m bench.retrieval --dataset clinc150 --shots 10 --seeds 5 --json
 	$(BIN)/python -m bench.escalation --json
+	$(BIN)/python -m bench.handoff relay --json
+	$(BIN)/python -m bench.handoff burst --json
+	$(BIN)/python -m bench.orders turns --json
+	$(BIN)/python -m bench.orders recognition --json
+	$(BIN)/python -m bench.orders_import --count 100000 --json
 	$(BIN)/python -m bench.channels widget --json
 	$(BIN)/python -m bench.channels sockets --count 500 --json
 	$(BIN)/python -m bench.channels telegram --rate 200 --seconds 30 --json

@@ -11,7 +11,7 @@ Orders to try in a demo (number, email, postcode):
   bags of Ethiopia Guji and a hand grinder. Lena is tagged `vip` and has two more orders (1005,
   delivered three weeks ago, and 1011, delivered about four months ago), so "my orders" lists three.
 * **1002** `oliver.bennett@example.org`, `M1 1AE` (Manchester, GB): shipped with Royal Mail 19
-  days ago and still in transit: clearly **late** (the UK takes 4–7 business days).
+  days ago and still in transit: clearly **late** (`delivery.yaml` gives the UK 3–7 business days).
 * **1003** `sofia.rossi@example.com`, `20121` (Milano, IT): paid yesterday, not shipped yet.
 * **1004** `daniel.carter@example.com`, `97205` (Portland, US): **out for delivery** today with UPS,
   in USD.
@@ -498,7 +498,7 @@ def _new_customer(rng: random.Random, country: Country, taken: set[str]) -> _Cus
     email = f"{local}@{rng.choice(('example.com', 'example.org'))}"
     city, postcode = rng.choice(country.places)
     roll = rng.random()
-    tags = ("wholesale",) if roll < 0.02 else ("vip",) if roll < 0.05 else ()
+    tags = ("wholesale",) if roll < 0.006 else ("vip",) if roll < 0.04 else ()
     return _Customer(f"{first} {last}", email, country, city, postcode, tags)
 
 
@@ -559,7 +559,7 @@ def _progress(
     arrives = shipped + timedelta(days=rng.randint(*country.transit))
     if arrives > today:
         # Still on its way, within the normal transit time; some arrive today.
-        if 2 <= age <= 6 and rng.random() < 0.4:
+        if 2 <= age <= 6 and rng.random() < 0.2:
             return OrderStatus.OUT_FOR_DELIVERY, shipped, None
         return OrderStatus.SHIPPED, shipped, None
     if roll > 0.985:

@@ -118,9 +118,13 @@ class EmbeddedOrders:
 
     @staticmethod
     async def _upsert(session: Any, module: Any, rows: Sequence[dict[str, Any]]) -> int:
-        statement = module.insert(OrderRow).values(list(rows))
+        # One prepared statement and the rows as a batch (executemany): a multi-row VALUES clause
+        # costs SQLAlchemy time per row to build and exceeds PostgreSQL's 32,767 parameters.
+        statement = module.insert(OrderRow)
         updated = {c: statement.excluded[c] for c in rows[0] if c != "number"}
-        await session.execute(statement.on_conflict_do_update(index_elements=["number"], set_=updated))
+        await session.execute(
+            statement.on_conflict_do_update(index_elements=["number"], set_=updated), list(rows)
+        )
         return len(rows)
 
 

@@ -449,3 +449,13 @@ def test_the_import_command_reports_each_problem_and_exits_1(
     assert capsys.readouterr().out.strip() == "imported 2 orders"
     assert main(["orders", "sample", "--if-empty"]) == 0
     assert "already has 2 orders" in capsys.readouterr().out
+
+
+async def test_a_large_import_fits_every_database(repository: Repository) -> None:
+    """Thousands of orders in one go: PostgreSQL caps a statement at 32,767 parameters."""
+    store = EmbeddedOrders(repository)
+    orders = sample_orders(date(2026, 12, 2), count=2_500)
+    assert await store.save_all(orders) == 2_500
+    assert await store.count() == 2_500
+    again = await store.by_number(orders[-1].number)
+    assert again is not None and again.email == orders[-1].email.lower()

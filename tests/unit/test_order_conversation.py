@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.memory import MemoryConversation
-from bot.domain import Channel, Decision
+from bot.domain import Channel, Decision, Reply
 from bot.engine import Engine
 from bot.knowledge import KnowledgeSearchAdapter
 from bot.orders.assistant import OrderDesk
@@ -109,8 +109,8 @@ def chat(engine: Engine, name: str = "c1") -> MemoryConversation:
     return MemoryConversation(engine, chat_id=name, channel=Channel.WEB)
 
 
-def texts(replies: list[object]) -> str:
-    return " ".join(getattr(r, "text") for r in replies)
+def texts(replies: list[Reply]) -> str:
+    return " ".join(r.text for r in replies)
 
 
 async def test_no_order_detail_before_verification_then_the_status(engine: Engine) -> None:

@@ -50,7 +50,8 @@ class CustomerWords:
             "order_late": "I've passed this to our team with your order details",
         }.get(reason, "I've passed your conversation to a person from our team")
         return (
-            f"{opening}, with everything you've told me, so you won't need to repeat yourself. {expectation}"
+            f"{opening}. They'll see everything you've written so far, so you won't need to repeat yourself. "
+            f"{expectation}"
         )
 
     def already_waiting(self, expectation: str) -> str:

@@ -12,6 +12,7 @@ What it takes care of, so the conversation code does not have to:
 - 429 is waited out (`Retry-After`), 5xx and network errors are retried with exponential backoff, up to
   `max_retries`; then `OrderSourceError`, which the bot turns into "please try again later".
 - A refused token (401/403) fails at once: retrying cannot fix it, and the operator must hear about it.
+  (That retry policy is shared with the other platforms: `bot.orders.http`.)
 - Privacy: the customer's email travels in the query string, so it is kept out of httpx's request log;
   this module itself logs order numbers only, never emails or addresses.
 """
@@ -28,6 +29,7 @@ from typing import Any, Self
 
 import httpx
 
+from bot.orders.http import TIMEOUT, StoreApi, redact_in_logs
 from bot.orders.model import (
     Order,
     OrderItem,
@@ -42,13 +44,9 @@ log = logging.getLogger(__name__)
 CALL_LIMIT_HEADER = "X-Shopify-Shop-Api-Call-Limit"
 LEAK_PER_SECOND = 2.0  # Shopify's standard plans; Plus leaks faster, and waiting a little long is harmless
 HEADROOM = 2  # "nearly full": keep this many calls in hand for concurrent lookups and other apps
-DEFAULT_RETRY_AFTER = 2.0  # what Shopify sends on a 429 anyway
-MAX_WAIT = 10.0  # a customer is waiting in the chat: past this, "try again later" beats a silent bot
-FIRST_BACKOFF = 0.5
 MAX_PAGE = 250  # Shopify's largest `limit`
 NUMBER_CANDIDATES = 5
 
-_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 _GAVE_UP_STATUSES = {"cancelled", "error", "failure"}  # fulfillments that never shipped anything
 
 
@@ -89,7 +87,8 @@ class _CallBucket:
             self._level = self._current(now) + 1
             self._measured_at = now
 
-    def observe(self, header: str | None) -> None:
+    def observe(self, response: httpx.Response) -> None:
+        header = response.headers.get(CALL_LIMIT_HEADER)
         if not header:
             return
         used, _, size = header.partition("/")
@@ -106,27 +105,6 @@ class _CallBucket:
         self._resume_at = max(self._resume_at, time.monotonic() + seconds)
 
 
-class _RedactEmailQuery(logging.Filter):
-    """httpx logs every request's full URL at INFO; ours carry the customer's email in the query."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, httpx.URL) for a in record.args):
-            record.args = tuple(_redacted(a) if isinstance(a, httpx.URL) else a for a in record.args)
-        return True
-
-
-def _redacted(url: httpx.URL) -> httpx.URL:
-    if "email" not in url.params:
-        return url
-    return url.copy_set_param("email", "[redacted]")
-
-
-def _install_log_redaction() -> None:
-    httpx_log = logging.getLogger("httpx")
-    if not any(isinstance(f, _RedactEmailQuery) for f in httpx_log.filters):
-        httpx_log.addFilter(_RedactEmailQuery())
-
-
 class ShopifyOrders:
     """An `OrderSource` reading a Shopify store's orders. Close it with `aclose()` (or `async with`)."""
 
@@ -140,15 +118,21 @@ class ShopifyOrders:
     ) -> None:
         if not token:
             raise ValueError("a Shopify Admin API access token is required")
-        _install_log_redaction()
+        redact_in_logs("email")
         self._client = httpx.AsyncClient(
             base_url=api_url.rstrip("/"),
             headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-            timeout=_TIMEOUT,
+            timeout=TIMEOUT,
             transport=transport,
         )
-        self._max_retries = max(0, max_retries)
-        self._bucket = _CallBucket()
+        self._api = StoreApi(
+            self._client,
+            platform="Shopify",
+            credentials="the access token",
+            fix="check the Admin API access token and that the app has the read_orders scope",
+            max_retries=max_retries,
+            throttle=_CallBucket(),
+        )
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -198,72 +182,13 @@ class ShopifyOrders:
     # -- HTTP -------------------------------------------------------------------------------------
 
     async def _orders(self, params: Mapping[str, str | int]) -> list[dict[str, Any]]:
-        body = await self._get("/orders.json", params)
+        body = await self._api.get("/orders.json", params)
         if body is None:
             return []
         orders = body.get("orders") if isinstance(body, dict) else None
         if not isinstance(orders, list) or not all(isinstance(o, dict) for o in orders):
             raise OrderSourceError("Shopify answered /orders.json without an orders list")
         return orders
-
-    async def _get(self, path: str, params: Mapping[str, str | int]) -> Any:
-        """The parsed JSON body, or None for 404. Messages name the path only: the query holds the email."""
-        attempt = 0
-        while True:
-            await self._bucket.acquire()
-            retry_after: float | None = None
-            try:
-                response = await self._client.get(path, params=dict(params))
-            except httpx.TransportError as exc:  # timeouts, refused connections, dropped sockets
-                problem = f"could not reach Shopify ({type(exc).__name__})"
-                delay = FIRST_BACKOFF * 2**attempt
-            else:
-                self._bucket.observe(response.headers.get(CALL_LIMIT_HEADER))
-                status = response.status_code
-                if status == 200:
-                    return _json(response, path)
-                if status == 404:
-                    return None
-                if status in (401, 403):
-                    raise OrderSourceError(
-                        f"Shopify refused the access token (HTTP {status} on {path}): check the Admin API "
-                        "access token and that the app has the read_orders scope"
-                    )
-                if status == 429:
-                    retry_after = _retry_after(response) or DEFAULT_RETRY_AFTER
-                    problem, delay = "Shopify's rate limit (HTTP 429)", retry_after
-                elif status >= 500:
-                    retry_after = _retry_after(response)
-                    problem = f"Shopify is failing (HTTP {status} on {path})"
-                    delay = retry_after or FIRST_BACKOFF * 2**attempt
-                else:
-                    raise OrderSourceError(f"Shopify answered HTTP {status} on {path}")
-            if attempt >= self._max_retries:
-                raise OrderSourceError(f"{problem}; gave up after {attempt + 1} tries")
-            if delay > MAX_WAIT:
-                raise OrderSourceError(f"{problem}; Shopify asked us to wait {delay:.0f}s")
-            attempt += 1
-            log.warning("%s; retry %d of %d in %.2fs", problem, attempt, self._max_retries, delay)
-            if retry_after is not None:
-                # The whole client waits, not just this lookup: the others would only be refused too.
-                self._bucket.pause(delay)
-            else:
-                await asyncio.sleep(delay)
-
-
-def _json(response: httpx.Response, path: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:  # JSONDecodeError and undecodable bytes alike
-        raise OrderSourceError(f"Shopify answered {path} with something that is not JSON") from None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None  # absent, or an HTTP date, which Shopify does not send
-    return seconds if seconds >= 0 else None
 
 
 # -- mapping Shopify's order JSON ---------------------------------------------------------------------

@@ -152,6 +152,12 @@ def make_orders(settings: Settings, repository: Repository) -> OrderDesk:
 
         assert settings.shopify_api_url and settings.shopify_access_token  # checked by Settings
         source = ShopifyOrders(settings.shopify_api_url, settings.shopify_access_token)
+    elif settings.order_source == "woocommerce":
+        from bot.orders.woocommerce import WooCommerceOrders
+
+        key, secret = settings.woocommerce_consumer_key, settings.woocommerce_consumer_secret
+        assert settings.woocommerce_api_url and key and secret  # checked by Settings
+        source = WooCommerceOrders(settings.woocommerce_api_url, key, secret)
     else:
         source = EmbeddedOrders(repository)
     return OrderDesk(source, OrderSessions(repository), table)

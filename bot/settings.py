@@ -172,9 +172,11 @@ class Settings(BaseSettings):
         default="hold",
         description="An agent reply without a next step or timing: hold it until the agent confirms, or send it and warn.",
     )
-    order_source: Literal["embedded", "shopify"] = Field(
+    order_source: Literal["embedded", "shopify", "woocommerce"] = Field(
         default="embedded",
-        description="Where orders come from: embedded (imported with supportbot orders import) or shopify.",
+        description=(
+            "Where orders come from: embedded (imported with supportbot orders import), shopify or woocommerce."
+        ),
     )
     shopify_api_url: str | None = Field(
         default=None,
@@ -182,6 +184,16 @@ class Settings(BaseSettings):
     )
     shopify_access_token: str | None = Field(
         default=None, description="Shopify Admin API access token (read_orders scope)."
+    )
+    woocommerce_api_url: str | None = Field(
+        default=None,
+        description="WooCommerce REST API base URL (https), e.g. https://your-shop.example/wp-json/wc/v3.",
+    )
+    woocommerce_consumer_key: str | None = Field(
+        default=None, description="WooCommerce REST API consumer key (ck_..., Read permission)."
+    )
+    woocommerce_consumer_secret: str | None = Field(
+        default=None, description="WooCommerce REST API consumer secret (cs_...)."
     )
     delivery_table: Path = Field(
         default=PROJECT_ROOT / "bot" / "orders" / "delivery.yaml",
@@ -226,6 +238,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 "SUPPORTBOT_SHOPIFY_API_URL and SUPPORTBOT_SHOPIFY_ACCESS_TOKEN are required when "
                 "SUPPORTBOT_ORDER_SOURCE=shopify"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _woocommerce_complete(self) -> Settings:
+        if self.order_source == "woocommerce" and not (
+            self.woocommerce_api_url and self.woocommerce_consumer_key and self.woocommerce_consumer_secret
+        ):
+            raise ValueError(
+                "SUPPORTBOT_WOOCOMMERCE_API_URL, SUPPORTBOT_WOOCOMMERCE_CONSUMER_KEY and "
+                "SUPPORTBOT_WOOCOMMERCE_CONSUMER_SECRET are required when SUPPORTBOT_ORDER_SOURCE=woocommerce"
             )
         return self
 

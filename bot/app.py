@@ -126,6 +126,7 @@ async def build_services(
             settings.telegram_webhook_secret,
             settings.public_url,
             engine.handle,
+            settings.telegram_typing_after,
         )
         senders[Channel.TELEGRAM] = telegram.sender
         await telegram.start()

@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_-]{1,256}$",
         description="Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); required in webhook mode.",
     )
+    telegram_typing_after: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=10.0,
+        description="Show 'typing…' in Telegram when an answer takes longer than this many seconds.",
+    )
     widget_allowed_origins: str = Field(
         default="*",
         description="Comma-separated origins allowed to open the widget socket (e.g. https://shop.example); * allows any.",

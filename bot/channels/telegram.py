@@ -180,6 +180,7 @@ class TelegramChannel:
         webhook_secret: str | None,
         public_url: str | None,
         handle: Handler,
+        typing_after: float = 0.5,
     ) -> None:
         base = api_url.rstrip("/")
         # The library's default is ONE connection for all calls: replies, typing indicators and
@@ -202,6 +203,7 @@ class TelegramChannel:
         self._handle = handle
         self.sender = TelegramSender(self.application.bot)
         self._cosmetic: set[asyncio.Future[None]] = set()
+        self._typing_after = typing_after
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe: fails fast on a wrong token
@@ -269,13 +271,22 @@ class TelegramChannel:
             return
         if incoming is None:
             return
-        # The typing indicator is cosmetic: it must not delay the answer, so it is not awaited.
-        typing = asyncio.ensure_future(
-            _best_effort(bot.send_chat_action(chat_id=int(incoming.ref.chat_id), action=ChatAction.TYPING))
-        )
+        # "typing…" only when the answer keeps the customer waiting: most are ready in tens of
+        # milliseconds, and an indicator then is an extra Bot API call nobody sees. It is never awaited.
+        pending = asyncio.Event()
+        pending.set()
+        typing = asyncio.ensure_future(self._typing_if_slow(bot, int(incoming.ref.chat_id), pending))
         self._cosmetic.add(typing)
         typing.add_done_callback(self._cosmetic.discard)
-        await self._handle(incoming)
+        try:
+            await self._handle(incoming)
+        finally:
+            pending.clear()
+
+    async def _typing_if_slow(self, bot: Bot, chat_id: int, pending: asyncio.Event) -> None:
+        await asyncio.sleep(self._typing_after)
+        if pending.is_set():  # still working on the answer
+            await _best_effort(bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
 
 
 async def _best_effort(call: Awaitable[object]) -> None:

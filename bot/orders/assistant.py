@@ -8,6 +8,8 @@ verifications pause lookups and offer a person.
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -29,6 +31,42 @@ HUMAN = Choice("Talk to a person", HUMAN_PAYLOAD)
 class SessionStore(Protocol):
     async def load(self, key: str) -> OrderSession: ...
     async def save(self, key: str, state: OrderSession) -> None: ...
+
+
+class _TurnCache:
+    """The session as this turn loaded or saved it, for the turn's later questions about it.
+
+    `handle` always reads the stored session (verification must never act on a stale copy).
+    The context for escalation and the summary for a handoff, asked moments later in the same
+    turn, reuse that copy instead of reading the database twice more per message.
+    """
+
+    FRESH_FOR = 5.0  # seconds
+
+    def __init__(self, store: SessionStore) -> None:
+        self._store = store
+        self._copies: OrderedDict[str, tuple[float, OrderSession]] = OrderedDict()
+
+    def _keep(self, key: str, session: OrderSession) -> None:
+        self._copies[key] = (time.monotonic(), session)
+        self._copies.move_to_end(key)
+        while len(self._copies) > 10_000:
+            self._copies.popitem(last=False)
+
+    async def load(self, key: str) -> OrderSession:
+        session = await self._store.load(key)
+        self._keep(key, session)
+        return session
+
+    async def save(self, key: str, session: OrderSession) -> None:
+        await self._store.save(key, session)
+        self._keep(key, session)
+
+    async def recent(self, key: str) -> OrderSession:
+        kept = self._copies.get(key)
+        if kept is not None and time.monotonic() - kept[0] < self.FRESH_FOR:
+            return kept[1]
+        return await self.load(key)
 
 
 class Words:
@@ -87,7 +125,7 @@ class OrderDesk:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._source = source
-        self._sessions = sessions
+        self._sessions = _TurnCache(sessions)
         self._table = table
         self._clock = clock
 
@@ -222,7 +260,7 @@ class OrderDesk:
             await close()
 
     async def summary(self, ref: ConversationRef) -> dict[str, object] | None:
-        session = await self._sessions.load(ref.key)
+        session = await self._sessions.recent(ref.key)
         if not session.verified_numbers:
             return None
         try:
@@ -233,7 +271,7 @@ class OrderDesk:
 
     async def context(self, ref: ConversationRef) -> Order | None:
         """The verified customer's latest order, for the escalation triggers; None before verification."""
-        session = await self._sessions.load(ref.key)
+        session = await self._sessions.recent(ref.key)
         if not session.verified_numbers:
             return None
         try:

@@ -93,6 +93,10 @@ class Repository:
     def reading(self) -> AsyncSession:
         return self._sessions()
 
+    def remember_conversation(self, ref: ConversationRef, conversation_id: int) -> None:
+        """After a commit that created or found the conversation: later turns skip the lookup."""
+        self._remember(ref, conversation_id)
+
     async def conversation_id(
         self, session: AsyncSession, ref: ConversationRef, customer: CustomerIdentity
     ) -> int:

@@ -6,6 +6,7 @@ Claim at once, exactly one update matches a row and wins; the others see rowcoun
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -174,7 +175,9 @@ class TicketRepository:
                 )
                 session.add(row)
                 await session.flush()
-                return to_ticket(row), True
+                opened = to_ticket(row)
+            self._db.remember_conversation(ref, conversation_id)
+            return opened, True
         except IntegrityError:
             # Another replica opened one between our read and our insert (the partial unique index).
             found = await self.open_ticket_for(ref)
@@ -368,14 +371,15 @@ class TicketRepository:
             )
         return to_ticket(row) if row is not None else None
 
-    async def mark_shown(self, ticket_id: int, version: int, channel: str, ts: str) -> None:
-        """The agents' view shows `version` of the ticket (a later change shows again)."""
+    async def mark_shown(self, shown: Sequence[tuple[int, int, str, str]]) -> None:
+        """The agents' view shows these (ticket id, version, channel, ts); a later change shows again."""
         async with self._db.writing() as session:
-            await session.execute(
-                update(TicketRow)
-                .where(TicketRow.id == ticket_id)
-                .values(desk_channel=channel, desk_ts=ts, desk_version=version)
-            )
+            for ticket_id, version, channel, ts in shown:
+                await session.execute(
+                    update(TicketRow)
+                    .where(TicketRow.id == ticket_id)
+                    .values(desk_channel=channel, desk_ts=ts, desk_version=version)
+                )
 
     async def lines_to_post(self, limit: int = 200) -> list[Line]:
         """Lines the agents have not seen yet, for tickets already posted (oldest first)."""

@@ -30,7 +30,7 @@ SLACK_LINE_PREFIX = "slack:"  # ticket lines written in Slack carry "slack:<chan
 
 class SlackStore(Protocol):
     async def desk_views(self, limit: int = 100) -> Sequence[DeskViewLike]: ...
-    async def mark_shown(self, ticket_id: int, version: int, channel: str, ts: str) -> None: ...
+    async def mark_shown(self, shown: Sequence[tuple[int, int, str, str]]) -> None: ...
     async def desk_location(self, ticket_id: int) -> tuple[str, str] | None: ...
     async def lines_to_post(self, limit: int = 200) -> list[Line]: ...
     async def mark_line_posted(self, line_id: int) -> None: ...
@@ -129,33 +129,41 @@ class SlackSync:
         now = self._clock()
         views = await self._store.desk_views()
         # Several at once: fifty handoffs opening together must not queue behind each other's
-        # round trips. The first transient failure (Slack down) fails the pass, to be retried.
+        # round trips. What was shown is recorded in one write at the end (also when the pass
+        # fails part-way), so the posts never wait for the database's writer in between.
         limit = asyncio.Semaphore(POSTS_IN_FLIGHT)
+        shown: list[tuple[int, int, str, str]] = []
 
         async def show(view: DeskViewLike) -> None:
             async with limit:
                 try:
-                    await self._show(view, now)
+                    shown.append(await self._show(view, now))
                 except Exception as exc:
                     _skip_unless_transient(exc, f"ticket {view.ticket.id}")
 
-        await asyncio.gather(*(show(view) for view in views))
+        try:
+            await asyncio.gather(*(show(view) for view in views))
+        finally:
+            if shown:
+                await self._store.mark_shown(shown)
 
-    async def _show(self, view: DeskViewLike, now: datetime) -> None:
+    async def _show(self, view: DeskViewLike, now: datetime) -> tuple[int, int, str, str]:
+        """Post or update one ticket's message; (ticket id, version shown, channel, ts)."""
         ticket = view.ticket
-        version = view.version
         transcript = await self._transcript.transcript(ticket.ref, 8, ticket.created_at)
         text, blocks = ticket_message(ticket, transcript, now)
         if view.ts is None or view.channel is None:
-            channel = self._route(ticket.reason)
             posted = await self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False
+                channel=self._route(ticket.reason),
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
             )
-            await self._store.mark_shown(ticket.id, version, str(posted["channel"]), str(posted["ts"]))
             log.info("handoff posted to Slack", extra={"ticket": ticket.id})
-        else:
-            await self._client.chat_update(channel=view.channel, ts=view.ts, text=text, blocks=blocks)
-            await self._store.mark_shown(ticket.id, version, view.channel, view.ts)
+            return ticket.id, view.version, str(posted["channel"]), str(posted["ts"])
+        await self._client.chat_update(channel=view.channel, ts=view.ts, text=text, blocks=blocks)
+        return ticket.id, view.version, view.channel, view.ts
 
     async def _post_lines(self) -> None:
         for line in await self._store.lines_to_post():

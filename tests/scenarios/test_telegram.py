@@ -58,9 +58,11 @@ async def fake() -> AsyncIterator[tuple[FakeTelegram, str]]:
 
 
 @pytest.fixture
-async def bot(fake: tuple[FakeTelegram, str], kb_folder: Path, tmp_path: Path) -> AsyncIterator[Bot]:
+async def bot(
+    fake: tuple[FakeTelegram, str], kb_folder: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Bot]:
     telegram, api = fake
-    app = create_app(settings_for(kb_folder, tmp_path / "var", api))
+    app = create_app(settings_for(kb_folder, tmp_path / "var", api, **getattr(request, "param", {})))
     async with serving(app) as url:
         yield Bot(app, url, telegram)
 
@@ -71,8 +73,19 @@ async def test_start_registers_the_webhook_with_its_secret(bot: Bot) -> None:
     assert hooks[0]["secret_token"] == SECRET
 
 
-async def test_a_question_is_answered_with_a_typing_indicator_first(bot: Bot) -> None:
-    response = await bot.post(text_update(1, CHAT, "when will my parcel arrive"))
+async def test_a_quick_answer_needs_no_typing_indicator(bot: Bot) -> None:
+    response = await bot.post(text_update(1, CHAT, "how long does shipping take to canada"))
+    assert response.status_code == 200
+    sent = await bot.fake.wait_for("sendMessage", 1)
+    assert sent[0]["text"].startswith("Standard shipping takes 3 to 5 business days")
+    await asyncio.sleep(0.7)  # past the default half second
+    assert bot.fake.sent("sendChatAction") == []
+
+
+# An answer slower than the threshold (here: any answer) shows "typing…" first.
+@pytest.mark.parametrize("bot", [{"telegram_typing_after": 0.0}], indirect=True)
+async def test_a_slow_answer_is_preceded_by_a_typing_indicator(bot: Bot) -> None:
+    response = await bot.post(text_update(1, CHAT, "how long does shipping take to canada"))
     assert response.status_code == 200
     sent = await bot.fake.wait_for("sendMessage", 1)
     assert sent[0]["text"].startswith("Standard shipping takes 3 to 5 business days")

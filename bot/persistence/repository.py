@@ -112,22 +112,19 @@ class Repository:
         return module.insert(table)
 
     async def _customer_id(self, session: AsyncSession, ref: ConversationRef, who: CustomerIdentity) -> int:
-        await session.execute(
-            self._insert(CustomerRow)
-            .values(
-                channel=ref.channel.value,
-                channel_user_id=who.channel_user_id,
-                display_name=who.display_name,
-                language=who.language,
-                created_at=utcnow(),
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "channel_user_id"])
+        # Get-or-create in one statement: a no-op update on conflict makes RETURNING give the id
+        # of the existing row too (both dialects), instead of an insert and then a select.
+        statement = self._insert(CustomerRow).values(
+            channel=ref.channel.value,
+            channel_user_id=who.channel_user_id,
+            display_name=who.display_name,
+            language=who.language,
+            created_at=utcnow(),
         )
         found = await session.scalar(
-            select(CustomerRow.id).where(
-                CustomerRow.channel == ref.channel.value,
-                CustomerRow.channel_user_id == who.channel_user_id,
-            )
+            statement.on_conflict_do_update(
+                index_elements=["channel", "channel_user_id"], set_={"channel": statement.excluded.channel}
+            ).returning(CustomerRow.id)
         )
         assert found is not None
         return int(found)
@@ -150,22 +147,18 @@ class Repository:
 
     async def _conversation_id(self, session: AsyncSession, ref: ConversationRef, customer_id: int) -> int:
         now = utcnow()
-        await session.execute(
-            self._insert(ConversationRow)
-            .values(
-                channel=ref.channel.value,
-                chat_id=ref.chat_id,
-                customer_id=customer_id,
-                state="bot",
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "chat_id"])
+        statement = self._insert(ConversationRow).values(
+            channel=ref.channel.value,
+            chat_id=ref.chat_id,
+            customer_id=customer_id,
+            state="bot",
+            created_at=now,
+            updated_at=now,
         )
         found = await session.scalar(
-            select(ConversationRow.id).where(
-                ConversationRow.channel == ref.channel.value, ConversationRow.chat_id == ref.chat_id
-            )
+            statement.on_conflict_do_update(
+                index_elements=["channel", "chat_id"], set_={"channel": statement.excluded.channel}
+            ).returning(ConversationRow.id)
         )
         assert found is not None
         return int(found)

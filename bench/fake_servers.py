@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import time
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -30,7 +32,31 @@ def with_calls(app: Any, calls: Any, messages: Any = None) -> Starlette:
     async def posted(request: Request) -> JSONResponse:
         return JSONResponse(messages(request.query_params["channel"]) if messages else [])
 
-    return Starlette(routes=[Route("/_calls", listing), Route("/_messages", posted), Mount("/", app=app)])
+    async def burst(request: Request) -> JSONResponse:
+        """Deliver webhook updates all at once, as Telegram's servers would (from this process,
+        so the sending costs the app under test nothing); answer when each was sent."""
+        body = await request.json()
+        headers = {"X-Telegram-Bot-Api-Secret-Token": body["secret"]}
+        started: dict[str, float] = {}
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+            async def send(update: dict[str, Any]) -> None:
+                started[str(update["update_id"])] = time.monotonic()
+                response = await client.post(body["url"], json=update, headers=headers)
+                response.raise_for_status()
+
+            await asyncio.gather(*(send(u) for u in body["updates"]))
+        return JSONResponse(started)
+
+    return Starlette(
+        routes=[
+            Route("/_calls", listing),
+            Route("/_messages", posted),
+            Route("/_burst", burst, methods=["POST"]),
+            Mount("/", app=app),
+        ]
+    )
 
 
 async def run(slack_port: int, telegram_port: int) -> None:

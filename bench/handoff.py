@@ -162,9 +162,10 @@ def ticket_of(post: dict[str, Any]) -> str:
     return str(next(b for b in post["args"]["blocks"] if b["type"] == "actions")["elements"][0]["value"])
 
 
-async def app_for(data: Path, slack_url: str, telegram_url: str) -> Any:
+async def app_for(data: Path, slack_url: str, telegram_url: str, database_url: str = "") -> Any:
     settings = base_settings(
         data,
+        database_url=database_url,
         telegram_token=TOKEN,
         telegram_api_url=telegram_url,
         telegram_mode="webhook",
@@ -248,29 +249,56 @@ async def thread_ts_of(rig: Rig, index: int) -> str:
     return str(messages[index]["ts"])
 
 
-async def burst(count: int) -> dict[str, Any]:
-    async with fakes() as (slack_url, telegram_url):
+async def burst(count: int, database_url: str = "") -> dict[str, Any]:
+    async with fakes() as (slack_url, telegram_url), scratch_database(database_url) as url_of_database:
         with tempfile.TemporaryDirectory() as data:
-            app = await app_for(Path(data), slack_url, telegram_url)
+            app = await app_for(Path(data), slack_url, telegram_url, url_of_database)
             async with serving(app) as url:
                 await app.state.services.knowledge.wait_until_learned()  # no training in the background
                 rig = Rig(url, slack_url, telegram_url)
                 await rig.customer_says(1, "hello")  # warm the model and the connections
                 await asyncio.sleep(1.0)
                 chats = [20_000 + i for i in range(count)]
-                started: dict[int, float] = {}
-
-                async def one(chat: int) -> None:
-                    started[chat] = time.monotonic()
-                    await rig.customer_says(chat, "This is ridiculous, I want to speak to a human now")
-
-                await asyncio.gather(*(one(chat) for chat in chats))
+                text = "This is ridiculous, I want to speak to a human now"
+                updates = [text_update(10_000 + chat, chat, text, message_id=1) for chat in chats]
+                # The fake Telegram delivers the webhooks itself, all at once, from its own process.
+                sent = await rig.http.post(
+                    f"{telegram_url}/_burst",
+                    json={"url": f"{url}/telegram/webhook", "secret": SECRET, "updates": updates},
+                )
+                started = {int(update_id) - 10_000: at for update_id, at in sent.json().items()}
                 posts = await rig.wait("slack", top_level(count))
                 tickets = await app.state.services.handoff.tickets.tickets()
                 chat_of_ticket = {t.id: int(t.ref.chat_id) for t in tickets}
                 latencies = [p["at"] - started[chat_of_ticket[int(ticket_of(p))]] for p in posts]
                 await rig.http.aclose()
-    return {"handoffs": count, "posted": len(latencies), "trigger_to_post": summary(latencies)}
+    return {
+        "handoffs": count,
+        "database": (database_url or "sqlite").split(":")[0],
+        "posted": len(latencies),
+        "trigger_to_post": summary(latencies),
+    }
+
+
+@asynccontextmanager
+async def scratch_database(admin_url: str) -> AsyncIterator[str]:
+    """For PostgreSQL, a throwaway database next to the one given (dropped afterwards)."""
+    if not admin_url.startswith("postgresql"):
+        yield admin_url
+        return
+    import asyncpg  # type: ignore[import-untyped]
+
+    plain = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"supportbot_bench_{os.getpid()}"
+    admin = await asyncpg.connect(plain)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    try:
+        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        admin = await asyncpg.connect(plain)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def main() -> None:
@@ -282,10 +310,13 @@ def main() -> None:
     relay_parser.add_argument("--rounds", type=int, default=20)
     burst_parser = sub.add_parser("burst")
     burst_parser.add_argument("--count", type=int, default=50)
+    burst_parser.add_argument(
+        "--database-url", default="", help="postgresql+asyncpg://... to run on a scratch PostgreSQL database"
+    )
     for p in (relay_parser, burst_parser):
         p.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(relay(args.rounds) if args.what == "relay" else burst(args.count))
+    result = asyncio.run(relay(args.rounds) if args.what == "relay" else burst(args.count, args.database_url))
     print(json.dumps(result, indent=None if args.json else 2))
 
 

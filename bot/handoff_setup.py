@@ -108,6 +108,14 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
         client = slack_client(settings)
         main_channel = settings.slack_channel
         routes_by_reason = settings.routes
+        sync = SlackSync(
+            tickets,
+            client,
+            tickets,
+            lambda reason: routes_by_reason.get(reason, main_channel),
+            oncall_group=settings.slack_oncall_group,
+        )
+        handoff.sync = sync
         handoff.slack = SlackDesk(
             service,
             client,
@@ -116,16 +124,10 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
             store_name=settings.store_name,
             contact=settings.support_contact,
             first_time=tickets.first_time,
-            ticket_at=tickets.ticket_at,
-            desk_location=tickets.desk_location,
+            # Through the sync: it knows messages posted moments ago and not yet recorded.
+            ticket_at=sync.ticket_at,
+            desk_location=sync.desk_location,
             socket_mode=bool(settings.slack_app_token),
-        )
-        handoff.sync = SlackSync(
-            tickets,
-            client,
-            tickets,
-            lambda reason: routes_by_reason.get(reason, main_channel),
-            oncall_group=settings.slack_oncall_group,
         )
         service.attach(handoff.sync)
         handoff.slack_handler = AsyncSlackRequestHandler(handoff.slack.bolt)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,6 +41,7 @@ MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback data
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 CONNECTIONS = 32  # to the Bot API; the outbox's rate limiter keeps us within Telegram's limits
+TYPING_PER_SECOND = 5  # typing indicators give way to answers under load
 GROUP_NOTICE = (
     "Hi! I only answer in private chats, to keep your order details private. Please message me directly."
 )
@@ -204,6 +207,7 @@ class TelegramChannel:
         self.sender = TelegramSender(self.application.bot)
         self._cosmetic: set[asyncio.Future[None]] = set()
         self._typing_after = typing_after
+        self._typing_sent: deque[float] = deque()
 
     async def start(self) -> None:
         await self.application.initialize()  # getMe: fails fast on a wrong token
@@ -285,8 +289,17 @@ class TelegramChannel:
 
     async def _typing_if_slow(self, bot: Bot, chat_id: int, pending: asyncio.Event) -> None:
         await asyncio.sleep(self._typing_after)
-        if pending.is_set():  # still working on the answer
-            await _best_effort(bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
+        if not pending.is_set():  # answered meanwhile
+            return
+        # Indicators spend the same Bot API budget (about 30 calls a second) as the answers, so
+        # under load they give way: at most a few a second.
+        now = time.monotonic()
+        while self._typing_sent and now - self._typing_sent[0] > 1.0:
+            self._typing_sent.popleft()
+        if len(self._typing_sent) >= TYPING_PER_SECOND:
+            return
+        self._typing_sent.append(now)
+        await _best_effort(bot.send_chat_action(chat_id=chat_id, action=ChatAction.TYPING))
 
 
 async def _best_effort(call: Awaitable[object]) -> None:

@@ -32,6 +32,8 @@ class SlackStore(Protocol):
     async def desk_views(self, limit: int = 100) -> Sequence[DeskViewLike]: ...
     async def mark_shown(self, shown: Sequence[tuple[int, int, str, str]]) -> None: ...
     async def desk_location(self, ticket_id: int) -> tuple[str, str] | None: ...
+    async def ticket(self, ticket_id: int) -> Ticket | None: ...
+    async def ticket_at(self, channel: str, ts: str) -> Ticket | None: ...
     async def lines_to_post(self, limit: int = 200) -> list[Line]: ...
     async def mark_line_posted(self, line_id: int) -> None: ...
     async def deliveries_to_mark(self, limit: int = 200) -> list[Line]: ...
@@ -84,6 +86,9 @@ class SlackSync:
         self._clock = clock
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Tickets posted or updated whose record (ts, version shown) is still on its way to the database.
+        self._unrecorded: dict[int, tuple[int, str, str]] = {}
+        self._recording: asyncio.Future[None] | None = None
 
     # DeskNotifier
     def changed(self, ticket_id: int) -> None:
@@ -99,6 +104,20 @@ class SlackSync:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._record_shown()  # so a restart does not post them again
+
+    async def desk_location(self, ticket_id: int) -> tuple[str, str] | None:
+        """Where the ticket's message is, including one posted moments ago and not yet recorded."""
+        pending = self._unrecorded.get(ticket_id)
+        if pending is not None:
+            return pending[1], pending[2]
+        return await self._store.desk_location(ticket_id)
+
+    async def ticket_at(self, channel: str, ts: str) -> Ticket | None:
+        for ticket_id, (_, where, at) in list(self._unrecorded.items()):
+            if (where, at) == (channel, ts):
+                return await self._store.ticket(ticket_id)
+        return await self._store.ticket_at(channel, ts)
 
     async def _run(self) -> None:
         failures = 0
@@ -127,10 +146,10 @@ class SlackSync:
 
     async def _show_tickets(self) -> None:
         now = self._clock()
-        views = await self._store.desk_views()
+        await self._record_shown()
+        views = [v for v in await self._store.desk_views() if not self._already_shown(v)]
         # Several at once: fifty handoffs opening together must not queue behind each other's
-        # round trips. What was shown is recorded in one write at the end (also when the pass
-        # fails part-way), so the posts never wait for the database's writer in between.
+        # round trips.
         limit = asyncio.Semaphore(POSTS_IN_FLIGHT)
         shown: list[tuple[int, int, str, str]] = []
 
@@ -144,8 +163,30 @@ class SlackSync:
         try:
             await asyncio.gather(*(show(view) for view in views))
         finally:
-            if shown:
-                await self._store.mark_shown(shown)
+            # What was shown is remembered at once and written in the background: under load the
+            # database's writer is busy with conversations, and the next pass must not wait for it.
+            for ticket_id, version, channel, ts in shown:
+                self._unrecorded[ticket_id] = (version, channel, ts)
+            if shown and (self._recording is None or self._recording.done()):
+                self._recording = asyncio.ensure_future(self._record_shown())
+
+    def _already_shown(self, view: DeskViewLike) -> bool:
+        """Shown in this process, with the record of it not yet in the database."""
+        pending = self._unrecorded.get(view.ticket.id)
+        return pending is not None and pending[0] >= view.version
+
+    async def _record_shown(self) -> None:
+        if not self._unrecorded:
+            return
+        batch = dict(self._unrecorded)
+        try:
+            await self._store.mark_shown([(t, v, c, ts) for t, (v, c, ts) in batch.items()])
+        except Exception:  # kept in memory and written by the next pass
+            log.exception("could not record what Slack shows; retrying")
+            return
+        for ticket_id, state in batch.items():
+            if self._unrecorded.get(ticket_id) == state:
+                del self._unrecorded[ticket_id]
 
     async def _show(self, view: DeskViewLike, now: datetime) -> tuple[int, int, str, str]:
         """Post or update one ticket's message; (ticket id, version shown, channel, ts)."""
@@ -167,7 +208,7 @@ class SlackSync:
 
     async def _post_lines(self) -> None:
         for line in await self._store.lines_to_post():
-            where = await self._store.desk_location(line.ticket_id)
+            where = await self.desk_location(line.ticket_id)
             if where is None:
                 continue
             channel, ts = where

@@ -104,6 +104,8 @@ class SlackSync:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._recording is not None and not self._recording.done():
+            await self._recording
         await self._record_shown()  # so a restart does not post them again
 
     async def desk_location(self, ticket_id: int) -> tuple[str, str] | None:
@@ -146,7 +148,7 @@ class SlackSync:
 
     async def _show_tickets(self) -> None:
         now = self._clock()
-        await self._record_shown()
+        self._start_recording()  # what an earlier pass could not write yet
         views = [v for v in await self._store.desk_views() if not self._already_shown(v)]
         # Several at once: fifty handoffs opening together must not queue behind each other's
         # round trips.
@@ -167,8 +169,11 @@ class SlackSync:
             # database's writer is busy with conversations, and the next pass must not wait for it.
             for ticket_id, version, channel, ts in shown:
                 self._unrecorded[ticket_id] = (version, channel, ts)
-            if shown and (self._recording is None or self._recording.done()):
-                self._recording = asyncio.ensure_future(self._record_shown())
+            self._start_recording()
+
+    def _start_recording(self) -> None:
+        if self._unrecorded and (self._recording is None or self._recording.done()):
+            self._recording = asyncio.ensure_future(self._record_shown())
 
     def _already_shown(self, view: DeskViewLike) -> bool:
         """Shown in this process, with the record of it not yet in the database."""

@@ -247,3 +247,15 @@ def test_webhook_mode_without_a_secret_is_a_configuration_error(tmp_path: Path) 
 
     with pytest.raises(SettingsError, match="SUPPORTBOT_TELEGRAM_WEBHOOK_SECRET is required"):
         load_settings(telegram_token=TOKEN, telegram_mode="webhook")
+
+
+@pytest.mark.parametrize("bot", [{"telegram_typing_after": 0.0}], indirect=True)
+async def test_typing_indicators_give_way_to_answers_under_load(bot: Bot) -> None:
+    updates = [text_update(100 + n, 9000 + n, "how long does shipping take to canada") for n in range(20)]
+    responses = await asyncio.gather(*(bot.post(update) for update in updates))
+    assert all(r.status_code == 200 for r in responses)
+    await bot.fake.wait_for("sendMessage", 20, within=30)
+    typing_times = [c.at for c in bot.fake.calls if c.method == "sendChatAction"]
+    assert 1 <= len(typing_times) <= 10  # at most five a second, and the answers all went out
+    for first in typing_times:
+        assert sum(1 for t in typing_times if first <= t < first + 1.0) <= 5

@@ -130,7 +130,10 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
             socket_mode=bool(settings.slack_app_token),
         )
         service.attach(handoff.sync)
-        handoff.slack_handler = AsyncSlackRequestHandler(handoff.slack.bolt)
         if settings.slack_app_token:
+            # Socket Mode has no signatures to check, so the HTTP endpoint stays closed: an
+            # unsigned request to /slack/events must never be taken for Slack.
             handoff.socket_mode = AsyncSocketModeHandler(handoff.slack.bolt, settings.slack_app_token)
+        else:
+            handoff.slack_handler = AsyncSlackRequestHandler(handoff.slack.bolt)
     return handoff

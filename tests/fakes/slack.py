@@ -32,9 +32,11 @@ import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-1-test-app-token"  # app-level token: opens Socket Mode connections
 SIGNING_SECRET = "test-signing-secret"
 VERIFICATION_TOKEN = "test-verification-token"
 
@@ -114,6 +116,10 @@ class FakeSlack:
     _messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _clock: itertools.count[int] = field(default_factory=lambda: itertools.count(_FIRST_TS, _TS_STEP))
     _view_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Socket Mode: the app's open WebSockets, and the acknowledgements it sent back.
+    sockets: list[WebSocket] = field(default_factory=list)
+    socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    _envelopes: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- what tests use ---------------------------------------------------------------------
 
@@ -211,8 +217,10 @@ class FakeSlack:
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/api/apps.connections.open", self._connections_open, methods=["POST"]),
                 Route("/api/{method}", self._endpoint, methods=["GET", "POST"]),
                 Route("/respond/{key:path}", self._respond, methods=["POST"]),
+                WebSocketRoute("/socket-mode", self._socket_mode),
             ]
         )
 
@@ -263,6 +271,57 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": problem.error, **problem.extra})
         record(200, None)
         return JSONResponse({"ok": True, **result})
+
+    # -- Socket Mode ------------------------------------------------------------------------
+
+    async def _connections_open(self, request: Request) -> JSONResponse:
+        """apps.connections.open: takes the app-level token, answers a WebSocket URL."""
+        authorization = request.headers.get("authorization", "")
+        token = (
+            authorization[len("bearer ") :].strip() if authorization.lower().startswith("bearer ") else None
+        )
+        if token != APP_TOKEN:
+            self.calls.append(Call("apps.connections.open", {}, time.monotonic(), 200, "invalid_auth"))
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        self.calls.append(Call("apps.connections.open", {}, time.monotonic()))
+        url = str(request.base_url).replace("http", "ws", 1).rstrip("/") + "/socket-mode"
+        return JSONResponse({"ok": True, "url": url})
+
+    async def _socket_mode(self, socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": API_APP_ID}}
+        )
+        self.sockets.append(socket)
+        try:
+            while True:
+                self.socket_acks.append(json.loads(await socket.receive_text()))
+        except WebSocketDisconnect:
+            self.sockets.remove(socket)
+
+    async def push(
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
+    ) -> str:
+        """Send an envelope over Socket Mode (events_api, interactive, slash_commands); its id."""
+        envelope_id = f"env-{next(self._envelopes)}"
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
+
+    async def wait_for_socket(self, within: float = 10.0) -> None:
+        deadline = time.monotonic() + within
+        while not self.sockets:
+            if time.monotonic() > deadline:
+                raise AssertionError("the app never opened a Socket Mode connection")
+            await asyncio.sleep(0.02)
 
     async def _respond(self, request: Request) -> JSONResponse:
         body = await request.body()

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from handoff.ports import LineKind
 from handoff.tickets import TicketState
 from tests.fakes.server import serving
 from tests.fakes.slack import (
+    APP_TOKEN,
     BOT_TOKEN,
     SIGNING_SECRET,
     FakeSlack,
@@ -490,3 +492,45 @@ async def test_the_slash_command_opens_a_template_for_a_ticket_and_explains_itse
     assert "Only members" in refused.text and len(desk.slack.sent("views.open")) == 1
     body, kind = slash_command("UALEX", CHANNEL, "/supportbot", "help")
     assert "note:" in (await deliver(desk.url, body, kind)).text
+
+
+async def test_socket_mode_works_without_a_public_endpoint(kb_folder: Path, tmp_path: Path) -> None:
+    slack = FakeSlack()
+    async with serving(slack.app) as slack_url:
+        settings = fast_settings(
+            kb_folder,
+            tmp_path / "var",
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=f"{slack_url}/api/",
+            slack_channel=CHANNEL,
+            business_hours="24/7",
+        )
+        app = create_app(settings)
+        async with serving(app) as url, httpx.AsyncClient() as client:
+            await slack.wait_for_socket()
+            # Nothing arrives over HTTP in Socket Mode: an unsigned request there is refused.
+            body, kind = block_action("UALEX", CHANNEL, "1.0", "claim", "1")
+            assert (
+                await client.post(f"{url}/slack/events", content=body, headers={"Content-Type": kind})
+            ).status_code == 404
+            told = (
+                await client.post(f"{url}/api/chat", json={"text": "I want to talk to a human please"})
+            ).json()
+            assert "within about 2 hours" in told["replies"][0]["text"]
+            post = (await slack.wait_for("chat.postMessage", 1))[0]
+            ts = slack.messages(CHANNEL, top_level=True)[0]["ts"]
+            ticket_id = next(b for b in post["blocks"] if b["type"] == "actions")["elements"][0]["value"]
+            # Slack delivers the button click over the socket; the app acknowledges the envelope.
+            body, _ = block_action("UALEX", CHANNEL, ts, "claim", ticket_id)
+            payload = json.loads(parse_qs(body.decode())["payload"][0])
+            envelope = await slack.push("interactive", payload)
+            await eventually(lambda: _acked(slack, envelope))
+            await slack.wait_for("chat.update", 1)
+            ticket = await app.state.services.handoff.service.ticket(int(ticket_id))
+            assert ticket.state is TicketState.CLAIMED and ticket.claimed_by is not None
+            assert ticket.claimed_by.id == "UALEX"
+
+
+async def _acked(slack: FakeSlack, envelope_id: str) -> bool:
+    return any(ack.get("envelope_id") == envelope_id for ack in slack.socket_acks)

@@ -34,6 +34,9 @@ class Decision(enum.StrEnum):
     ESCALATE = "escalate"  # handed to a person, with the reasons
     RELAYED = "relayed"  # a person owns the conversation: passed to them, the bot stays quiet
     ORDER = "order"  # an order question: verification asked, or the status answered
+    # Messages the bot did not decide, stored with the rest of the conversation:
+    AGENT = "agent"  # a person's reply from Slack or the desk
+    HANDOFF = "handoff"  # the handoff telling the customer (a person joined, resolved, the rating)
     SMALL_TALK = "small_talk"
     ACKNOWLEDGE = "acknowledge"  # a photo or file received, nothing to answer yet
     INVALID = "invalid"

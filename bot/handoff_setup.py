@@ -18,7 +18,7 @@ from bot.errors import SettingsError
 from bot.persistence.repository import Repository
 from bot.persistence.tickets import TicketRepository
 from bot.settings import Settings
-from handoff.desk.routes import desk_routes
+from handoff.desk.routes import DeskPresence, desk_routes
 from handoff.service import CustomerWords, HandoffService
 from handoff.sla import SlaPolicy, SlaTarget, parse_business_hours, parse_sla_overrides
 from handoff.slack.app import SlackDesk
@@ -100,8 +100,17 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
         on_enqueued=wake_outbox,  # type: ignore[arg-type]
         hold_unchecked_replies=settings.reply_check == "hold",
     )
+    presence = DeskPresence()
+    service.watch_presence(presence.anyone_online)
     routes = desk_routes(
-        service, tickets, desk_password(settings), templates, tickets, secret, store_name=settings.store_name
+        service,
+        tickets,
+        desk_password(settings),
+        templates,
+        tickets,
+        secret,
+        store_name=settings.store_name,
+        presence=presence,
     )
     handoff = Handoff(service, tickets, Router(routes))
     if settings.slack_bot_token and settings.slack_channel:
@@ -129,6 +138,8 @@ def build_handoff(settings: Settings, repository: Repository, wake_outbox: objec
             desk_location=sync.desk_location,
             socket_mode=bool(settings.slack_app_token),
         )
+        slack_desk = handoff.slack
+        service.watch_presence(lambda: slack_desk.anyone_online(main_channel))
         service.attach(handoff.sync)
         if settings.slack_app_token:
             # Socket Mode has no signatures to check, so the HTTP endpoint stays closed: an

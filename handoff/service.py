@@ -7,7 +7,7 @@ HandoffGateway (request, intercept) and sees the rest of the system only through
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -116,6 +116,7 @@ class HandoffService:
         hold_unchecked_replies: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._presence: list[Callable[[], Awaitable[bool | None]]] = []
         self._store = store
         self._outbox = outbox
         self._policy = policy
@@ -135,6 +136,24 @@ class HandoffService:
 
     def attach(self, desk: DeskNotifier) -> None:
         self._desks.append(desk)
+
+    def watch_presence(self, anyone_online: Callable[[], Awaitable[bool | None]]) -> None:
+        """Where agents may be online (Slack, the local desk): someone in any of them counts."""
+        self._presence.append(anyone_online)
+
+    async def _anyone_online(self) -> bool | None:
+        answers = []
+        for source in self._presence:
+            try:
+                answers.append(await source())
+            except Exception:  # presence only shapes a sentence: never fail a handoff over it
+                log.warning("agent presence unknown", exc_info=True)
+                answers.append(None)
+        if any(a is True for a in answers):
+            return True
+        if answers and all(a is False for a in answers):
+            return False
+        return None  # no source, or none that knows
 
     def _changed(self, ticket_id: int) -> None:
         for desk in self._desks:
@@ -166,7 +185,7 @@ class HandoffService:
             now,
             order,
         )
-        expectation = self._policy.customer_expectation(now, ticket.reason)
+        expectation = self._policy.customer_expectation(now, ticket.reason, await self._anyone_online())
         if not created:
             await self._relay_customer(ticket, message, message.text)
             return Reply(self._words.already_waiting(expectation))

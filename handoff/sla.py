@@ -212,16 +212,26 @@ class SlaPolicy:
             reminder=self.hours.add(created, target.first_response_minutes * self.reminder_share),
         )
 
-    def customer_expectation(self, now: datetime, reason: str) -> str:
-        """The sentence the customer reads at handoff: when to expect a person, and our hours."""
+    def customer_expectation(self, now: datetime, reason: str, anyone_online: bool | None = None) -> str:
+        """The sentence the customer reads at handoff: when to expect a person, and our hours.
+
+        `anyone_online` False (open, but no agent around) says so and gives the due time instead
+        of a promise of minutes; None (not known) is treated as someone being there."""
         minutes = self.target(reason).first_response_minutes
         if self.hours.always_open:
+            if anyone_online is False:
+                due = self.hours.add(now, minutes).astimezone(self.hours.timezone)
+                when = _when(due, _utc(now).astimezone(self.hours.timezone).date())
+                return f"Nobody from our team is online right now, but a teammate will reply by {when}."
             return f"A teammate will reply within {human_duration(minutes)}."
         hours = self.hours.describe(now)
         zone = self.hours.timezone
         local_now = _utc(now).astimezone(zone)
         due = self.hours.add(now, minutes).astimezone(zone)
         is_open = self.hours.is_open(now)
+        if is_open and anyone_online is False:
+            when = _when(due, local_now.date())
+            return f"Nobody from our team is online right now, but a teammate will reply by {when} ({hours})."
         if is_open and due.date() == local_now.date():
             duration = human_duration(minutes, self.hours.business_day_minutes())
             return f"A teammate will reply within {duration} ({hours})."

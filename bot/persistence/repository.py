@@ -39,7 +39,7 @@ from bot.persistence.models import (
 )
 
 PENDING, WAITING, SENT, UNDELIVERABLE = "pending", "waiting", "sent", "undeliverable"
-AGENT_DECISION = "agent"  # how an agent's message to the customer is marked in the messages table
+AGENT_DECISION = Decision.AGENT.value  # how an agent's message to the customer is marked
 ID_CACHE_SIZE = 50_000
 
 

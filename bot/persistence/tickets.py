@@ -19,6 +19,7 @@ from bot.domain import (
     Channel,
     ConversationRef,
     CustomerIdentity,
+    Decision,
     Direction,
     EscalationReason,
     Reply,
@@ -319,7 +320,7 @@ class TicketRepository:
                 direction=Direction.OUTBOUND.value,
                 channel=ref.channel.value,
                 text=reply.text,
-                decision=AGENT_DECISION if from_agent else "handoff",
+                decision=AGENT_DECISION if from_agent else Decision.HANDOFF.value,
                 created_at=now,
             )
             session.add(message)

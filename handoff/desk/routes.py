@@ -35,7 +35,7 @@ from handoff.service import HandoffError, HandoffService
 from handoff.templates import REASON_ALIASES, ReplyTemplate, fill, suggest
 from handoff.tickets import Agent, Closure, Ticket, TicketState
 
-__all__ = ["COOKIE", "MAX_TEXT", "SessionSigner", "TranscriptSource", "desk_routes"]
+__all__ = ["COOKIE", "MAX_TEXT", "DeskPresence", "SessionSigner", "desk_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +288,22 @@ def _line(line: Line, agent: Agent) -> dict[str, object]:
 Handler = Callable[[Request, Agent], Awaitable[Response]]
 
 
+class DeskPresence:
+    """Who has the desk open: the page asks for the ticket list every few seconds while it is."""
+
+    ONLINE_FOR = 60.0  # seconds since an agent's last request
+
+    def __init__(self) -> None:
+        self._last_seen: dict[str, float] = {}
+
+    def seen(self, agent_id: str) -> None:
+        self._last_seen[agent_id] = time.monotonic()
+
+    async def anyone_online(self) -> bool:
+        now = time.monotonic()
+        return any(now - at < self.ONLINE_FOR for at in self._last_seen.values())
+
+
 class _Desk:
     def __init__(
         self,
@@ -298,7 +314,9 @@ class _Desk:
         transcript: TranscriptSource,
         sessions: SessionSigner,
         store_name: str,
+        presence: DeskPresence | None = None,
     ) -> None:
+        self._presence = presence
         self._service = service
         self._store = store
         self._password = password.encode()
@@ -365,6 +383,8 @@ class _Desk:
             agent = self._agent(request)
             if agent is None:
                 return _error(401, "Your desk session has ended: log in again.")
+            if self._presence is not None:
+                self._presence.seen(agent.id)
             if writes and request.headers.get("x-requested-with") != "desk":
                 return _error(403, "Missing the X-Requested-With: desk header.")
             try:
@@ -521,12 +541,13 @@ def desk_routes(
     secret: bytes,
     *,
     store_name: str,
+    presence: DeskPresence | None = None,
 ) -> list[BaseRoute]:
     """The desk's routes, all under /desk, for the app to add at its root."""
     if not password:
         # An empty password would let anyone who can reach /desk read and answer customers.
         raise ValueError("the agent desk needs a password")
-    desk = _Desk(service, store, password, templates, transcript, SessionSigner(secret), store_name)
+    desk = _Desk(service, store, password, templates, transcript, SessionSigner(secret), store_name, presence)
     ticket = "/desk/api/tickets/{ticket_id:int}"
     line = "/desk/api/lines/{line_id:int}"
     return [

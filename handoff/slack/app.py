@@ -26,6 +26,7 @@ from handoff.tickets import Agent, Closure, Ticket
 log = logging.getLogger(__name__)
 
 MEMBERS_TTL = 60.0
+PRESENCE_CHECKS = 20  # members asked about at most, so a big channel does not cost many calls
 TEMPLATE_CALLBACK = "template_reply"
 TEMPLATE_SHORTCUT = "reply_with_template"
 
@@ -56,6 +57,7 @@ class SlackDesk:
         self._desk_location = desk_location
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._names: dict[str, str] = {}
+        self._online: tuple[float, bool] | None = None
         # Signatures are always checked over HTTP; Socket Mode has no signatures to check.
         self.bolt = AsyncApp(
             client=client,
@@ -81,6 +83,9 @@ class SlackDesk:
         return Agent(user_id, self._names[user_id])
 
     async def is_member(self, channel: str, user_id: str) -> bool:
+        return user_id in await self._channel_members(channel)
+
+    async def _channel_members(self, channel: str) -> frozenset[str]:
         cached = self._members.get(channel)
         if cached is None or time.monotonic() - cached[0] > MEMBERS_TTL:
             members: set[str] = set()
@@ -93,7 +98,26 @@ class SlackDesk:
                     break
             cached = (time.monotonic(), frozenset(members))
             self._members[channel] = cached
-        return user_id in cached[1]
+        return cached[1]
+
+    async def anyone_online(self, channel: str) -> bool | None:
+        """Whether a member of the handoff channel is active in Slack (asked once a minute)."""
+        cached = self._online
+        if cached is not None and time.monotonic() - cached[0] < MEMBERS_TTL:
+            return cached[1]
+        try:
+            members = await self._channel_members(channel)
+            online = False
+            for member in sorted(members)[:PRESENCE_CHECKS]:
+                answer = await self._client.users_getPresence(user=member)
+                if answer.get("presence") == "active":
+                    online = True
+                    break
+        except SlackApiError as exc:
+            log.warning("agent presence unknown: %s", exc.response.get("error"))
+            return None
+        self._online = (time.monotonic(), online)
+        return online
 
     async def _whisper(
         self, channel: str, user: str, text: str, thread_ts: str | None = None, **extra: Any

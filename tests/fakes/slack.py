@@ -119,6 +119,7 @@ class FakeSlack:
     # Socket Mode: the app's open WebSockets, and the acknowledgements it sent back.
     sockets: list[WebSocket] = field(default_factory=list)
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
+    presence: dict[str, str] = field(default_factory=dict)  # users.getPresence: "active" unless set "away"
     _envelopes: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     # -- what tests use ---------------------------------------------------------------------
@@ -350,6 +351,7 @@ class FakeSlack:
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "users.info": self._users_info,
+            "users.getPresence": self._users_get_presence,
             "conversations.members": self._conversations_members,
             "conversations.info": self._conversations_info,
             "views.open": self._views_open,
@@ -492,6 +494,13 @@ class FakeSlack:
         if user_id not in self.users:
             raise SlackError("user_not_found")
         return {"user": user_object(user_id, self.users[user_id])}
+
+    def _users_get_presence(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user", ""))
+        if user not in self.users:
+            raise SlackError("user_not_found")
+        presence = self.presence.get(user, "active")
+        return {"presence": presence, "online": presence == "active", "auto_away": False}
 
     def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args)

@@ -21,7 +21,8 @@ def test_a_widget_handoff_is_claimed_and_answered_on_the_local_desk(kb_folder: P
             hello(socket)
             socket.send_text(json.dumps({"type": "message", "text": "can I talk to a human please"}))
             told = receive_until(socket, "reply")
-            assert "within about 2 hours" in told["text"]
+            # Nobody has the desk open yet: the customer is told so, and by when to expect a reply.
+            assert "Nobody from our team is online right now, but a teammate will reply by" in told["text"]
 
             # Without Slack there is no /slack/events, and the desk needs its password.
             assert client.post("/slack/events", content=b"{}").status_code == 404
@@ -62,6 +63,10 @@ def test_a_widget_handoff_is_claimed_and_answered_on_the_local_desk(kb_folder: P
                 "4",
                 "5",
             ]
+            # With an agent at the desk, the next customer is promised a reply within the target.
+            socket.send_text(json.dumps({"type": "message", "text": "I need a human again please"}))
+            again = receive_until(socket, "reply")
+            assert "within about 2 hours" in again["text"], again
         detail = client.get(f"/desk/api/tickets/{ticket_id}").json()
         assert detail["state"] == "resolved"
         assert detail["trigger_text"] == "can I talk to a human please"

@@ -534,3 +534,10 @@ async def test_socket_mode_works_without_a_public_endpoint(kb_folder: Path, tmp_
 
 async def _acked(slack: FakeSlack, envelope_id: str) -> bool:
     return any(ack.get("envelope_id") == envelope_id for ack in slack.socket_acks)
+
+
+async def test_with_nobody_online_the_customer_is_told_when_to_expect_a_reply(desk: Desk) -> None:
+    desk.slack.presence.update({"UALEX": "away", "USAM": "away"})
+    await desk.customer_says("I want to talk to a human please")
+    texts = await desk.telegram_texts(1)
+    assert "Nobody from our team is online right now, but a teammate will reply by" in texts[-1]

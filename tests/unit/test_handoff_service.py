@@ -235,3 +235,30 @@ async def test_the_partial_unique_index_allows_one_open_ticket(
         chat.ref, chat.customer, ticket.reasons, "again", ticket.due, ticket.created_at
     )
     assert not created and again.id == ticket.id
+
+
+async def test_after_a_person_helped_the_bot_still_handles_what_it_cannot_answer(
+    knowledge: KnowledgeService, repository: Repository, handoff: HandoffService
+) -> None:
+    """The conversation now holds a person's replies; the bot's own history checks must cope."""
+    from bot.engine import Engine
+    from bot.escalation.detector import EscalationDetector
+    from bot.escalation.rules import load_rules
+    from bot.escalation.service import EscalationService
+    from bot.knowledge import KnowledgeSearchAdapter
+    from bot.settings import load_settings
+    from tests.helpers import WORDING
+
+    rules = load_rules(load_settings().escalation_rules)
+    escalation = EscalationService(EscalationDetector(rules, None), None, repository, lambda _: ())
+    engine = Engine(
+        KnowledgeSearchAdapter(knowledge), repository, WORDING, handoff, 4000, escalation=escalation
+    )
+    chat = MemoryConversation(engine, channel=Channel.WEB)
+    ticket_id = await open_ticket(chat, handoff)
+    await handoff.claim(ticket_id, ALEX)
+    await handoff.reply(ticket_id, ALEX, GOOD_REPLY)
+    await handoff.resolve(ticket_id, ALEX)
+    replies = await chat.say("quantum chromodynamics lattice gauge")
+    assert chat.last_turn is not None and chat.last_turn.decision is Decision.ABSTAIN
+    assert "I don't know" in replies[0].text

@@ -7,6 +7,7 @@ only the claiming agent's thread replies reach the customer; everything else sta
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 MEMBERS_TTL = 60.0
 PRESENCE_CHECKS = 20  # members asked about at most, so a big channel does not cost many calls
+PRESENCE_TIMEOUT = 2.0  # seconds
 TEMPLATE_CALLBACK = "template_reply"
 TEMPLATE_SHORTCUT = "reply_with_template"
 
@@ -57,7 +59,8 @@ class SlackDesk:
         self._desk_location = desk_location
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._names: dict[str, str] = {}
-        self._online: tuple[float, bool] | None = None
+        self._online: tuple[float, bool | None] | None = None
+        self._presence_lock = asyncio.Lock()
         # Signatures are always checked over HTTP; Socket Mode has no signatures to check.
         self.bolt = AsyncApp(
             client=client,
@@ -105,19 +108,27 @@ class SlackDesk:
         cached = self._online
         if cached is not None and time.monotonic() - cached[0] < MEMBERS_TTL:
             return cached[1]
-        try:
-            members = await self._channel_members(channel)
-            online = False
-            for member in sorted(members)[:PRESENCE_CHECKS]:
-                answer = await self._client.users_getPresence(user=member)
-                if answer.get("presence") == "active":
-                    online = True
-                    break
-        except SlackApiError as exc:
-            log.warning("agent presence unknown: %s", exc.response.get("error"))
-            return None
-        self._online = (time.monotonic(), online)
-        return online
+        async with self._presence_lock:  # fifty handoffs at once ask Slack once, not fifty times
+            cached = self._online
+            if cached is not None and time.monotonic() - cached[0] < MEMBERS_TTL:
+                return cached[1]
+            # A slow or unreachable Slack must not hold up the customer's answer: give up soon and
+            # remember "unknown" for a while too.
+            online: bool | None
+            try:
+                online = await asyncio.wait_for(self._ask_presence(channel), PRESENCE_TIMEOUT)
+            except Exception as exc:
+                log.warning("agent presence unknown: %s", type(exc).__name__)
+                online = None
+            self._online = (time.monotonic(), online)
+            return online
+
+    async def _ask_presence(self, channel: str) -> bool:
+        for member in sorted(await self._channel_members(channel))[:PRESENCE_CHECKS]:
+            answer = await self._client.users_getPresence(user=member)
+            if answer.get("presence") == "active":
+                return True
+        return False
 
     async def _whisper(
         self, channel: str, user: str, text: str, thread_ts: str | None = None, **extra: Any

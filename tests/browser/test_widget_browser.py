@@ -106,6 +106,11 @@ async def test_keyboard_only_and_mobile_layout(page: tuple[Any, str]) -> None:
     await browser_page.set_viewport_size({"width": 375, "height": 700})
     await widget(browser_page, "#sb-launcher").focus()
     await browser_page.keyboard.press("Enter")
+    # Opening the panel moves the focus to the input; type only once it is there (a busy machine
+    # may take a moment), as a keyboard user would.
+    from playwright.async_api import expect
+
+    await expect(widget(browser_page, "#sb-input")).to_be_focused()
     await browser_page.keyboard.type("Do gift cards expire?")
     await browser_page.keyboard.press("Enter")
     await widget(browser_page, ".sb-msg.sb-bot").filter(has_text="never expire").wait_for()

@@ -38,6 +38,7 @@ from bot.orders.model import (
     normalise_email,
     normalise_number,
 )
+from bot.orders.platform_json import as_dict, first_text, newest_first, person_name, text_or_none
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ class ShopifyOrders:
         # As with `name`: if the filter were ignored we would get other customers' orders, which the
         # bot must never show, so check every one.
         mine = [order_from_shopify(d) for d in found if wanted in _emails_of(d)]
-        mine.sort(key=_newest_first)
+        mine.sort(key=newest_first)
         return mine[:limit]
 
     # -- HTTP -------------------------------------------------------------------------------------
@@ -209,9 +210,9 @@ def order_from_shopify(data: Mapping[str, Any]) -> Order:
 def _order(number: str, data: Mapping[str, Any]) -> Order:
     if not number:
         raise ValueError("order without a name")
-    customer = _dict(data.get("customer"))
-    shipping = _dict(data.get("shipping_address"))
-    billing = _dict(data.get("billing_address"))
+    customer = as_dict(data.get("customer"))
+    shipping = as_dict(data.get("shipping_address"))
+    billing = as_dict(data.get("billing_address"))
     # Digital goods have no shipping address; the billing one is the next best proof of who ordered.
     address = shipping or billing
     fulfillment = _latest_fulfillment(data)
@@ -219,23 +220,23 @@ def _order(number: str, data: Mapping[str, Any]) -> Order:
     orders_count = customer.get("orders_count")
     return Order(
         number=number,
-        email=_first_text(data.get("email"), customer.get("email"), data.get("contact_email")),
-        postcode=_first_text(shipping.get("zip"), billing.get("zip")),
-        customer_name=_name(shipping) or _name(customer) or _name(billing),
+        email=first_text(data.get("email"), customer.get("email"), data.get("contact_email")),
+        postcode=first_text(shipping.get("zip"), billing.get("zip")),
+        customer_name=person_name(shipping) or person_name(customer) or person_name(billing),
         items=tuple(_item(line) for line in data.get("line_items") or ()),
         total=Decimal(str(data["total_price"])),
         currency=str(data.get("currency") or ""),
         status=status,
-        destination_country=_first_text(address.get("country_code")).upper(),
+        destination_country=first_text(address.get("country_code")).upper(),
         placed_at=_datetime(data.get("created_at")),
-        carrier=_text_or_none(fulfillment.get("tracking_company")),
-        tracking_number=_text_or_none(
+        carrier=text_or_none(fulfillment.get("tracking_company")),
+        tracking_number=text_or_none(
             fulfillment.get("tracking_number"), *_list(fulfillment, "tracking_numbers")
         ),
-        tracking_url=_text_or_none(fulfillment.get("tracking_url"), *_list(fulfillment, "tracking_urls")),
+        tracking_url=text_or_none(fulfillment.get("tracking_url"), *_list(fulfillment, "tracking_urls")),
         shipped_at=_date(fulfillment.get("created_at")),
         delivered_at=_date(fulfillment.get("updated_at")) if status is OrderStatus.DELIVERED else None,
-        city=_text_or_none(shipping.get("city"), billing.get("city")),
+        city=text_or_none(shipping.get("city"), billing.get("city")),
         customer_tags=tuple(t.strip() for t in str(customer.get("tags") or "").split(",") if t.strip()),
         customer_order_count=int(orders_count) if orders_count is not None else None,
     )
@@ -282,38 +283,14 @@ def _item(line: Mapping[str, Any]) -> OrderItem:
 
 
 def _emails_of(data: Mapping[str, Any]) -> set[str]:
-    customer = _dict(data.get("customer"))
+    customer = as_dict(data.get("customer"))
     found = (data.get("email"), data.get("contact_email"), customer.get("email"))
     return {normalise_email(str(e)) for e in found if e}
-
-
-def _newest_first(order: Order) -> tuple[bool, float]:
-    # Orders without a date (none from Shopify in practice) go last.
-    return (order.placed_at is None, -order.placed_at.timestamp() if order.placed_at else 0.0)
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:
     value = data.get(key)
     return value if isinstance(value, list) else []
-
-
-def _name(part: Mapping[str, Any]) -> str:
-    return " ".join(str(part[k]).strip() for k in ("first_name", "last_name") if part.get(k)).strip()
-
-
-def _text_or_none(*values: Any) -> str | None:
-    for value in values:
-        if value is not None and str(value).strip():
-            return str(value).strip()
-    return None
-
-
-def _first_text(*values: Any) -> str:
-    return _text_or_none(*values) or ""
 
 
 def _datetime(value: Any) -> datetime | None:

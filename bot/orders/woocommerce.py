@@ -42,6 +42,7 @@ from bot.orders.model import (
     normalise_email,
     normalise_number,
 )
+from bot.orders.platform_json import as_dict, first_text, newest_first, person_name, text_or_none
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class WooCommerceOrders:
             for d in found
             if _email_of(d) == wanted and str(d.get("status")) not in _NOT_ORDERS
         ]
-        mine.sort(key=_newest_first)
+        mine.sort(key=newest_first)
         return mine[:limit]
 
     # -- HTTP -------------------------------------------------------------------------------------
@@ -194,8 +195,8 @@ def order_from_woocommerce(data: Mapping[str, Any]) -> Order:
 def _order(number: str, data: Mapping[str, Any]) -> Order:
     if not number:
         raise ValueError("order without a number")
-    billing = _dict(data.get("billing"))
-    shipping = _dict(data.get("shipping"))
+    billing = as_dict(data.get("billing"))
+    shipping = as_dict(data.get("shipping"))
     tracking, index = _latest_tracking(data)
     carrier_status = _trackship_status(data, index)
     status = _status(str(data.get("status") or ""), carrier_status, has_tracking=bool(tracking))
@@ -218,23 +219,23 @@ def _order(number: str, data: Mapping[str, Any]) -> Order:
     # A virtual order has an empty shipping address (all ""), not a missing one: fall back field by field.
     return Order(
         number=number,
-        email=_first_text(billing.get("email")),
-        postcode=_first_text(shipping.get("postcode"), billing.get("postcode")),
-        customer_name=_name(billing) or _name(shipping),
+        email=first_text(billing.get("email")),
+        postcode=first_text(shipping.get("postcode"), billing.get("postcode")),
+        customer_name=person_name(billing) or person_name(shipping),
         items=tuple(_item(line) for line in data.get("line_items") or ()),
         total=Decimal(str(data["total"])),
         currency=str(data.get("currency") or ""),
         status=status,
-        destination_country=_first_text(shipping.get("country"), billing.get("country")).upper(),
+        destination_country=first_text(shipping.get("country"), billing.get("country")).upper(),
         placed_at=placed_at,
         carrier=_carrier(tracking),
-        tracking_number=_text_or_none(tracking.get("tracking_number")),
+        tracking_number=text_or_none(tracking.get("tracking_number")),
         # Only custom providers store a link; for known ones the extension builds it on the fly, and
         # the delivery table's tracking pages do the same here.
-        tracking_url=_text_or_none(tracking.get("custom_tracking_link")),
+        tracking_url=text_or_none(tracking.get("custom_tracking_link")),
         shipped_at=shipped_at,
         delivered_at=delivered_at,
-        city=_text_or_none(shipping.get("city"), billing.get("city")),
+        city=text_or_none(shipping.get("city"), billing.get("city")),
     )
 
 
@@ -302,10 +303,10 @@ def _meta(data: Mapping[str, Any], key: str) -> Any:
 
 
 def _carrier(tracking: Mapping[str, Any]) -> str | None:
-    custom = _text_or_none(tracking.get("custom_tracking_provider"))
+    custom = text_or_none(tracking.get("custom_tracking_provider"))
     if custom:
         return custom
-    provider = _text_or_none(tracking.get("tracking_provider"))
+    provider = text_or_none(tracking.get("tracking_provider"))
     if provider is None or " " in provider or provider != provider.lower():
         return provider  # already a name (older versions of the extension stored names)
     if provider in _PROVIDER_NAMES:
@@ -318,7 +319,7 @@ def _is_number(data: Mapping[str, Any], wanted: str) -> bool:
 
 
 def _email_of(data: Mapping[str, Any]) -> str:
-    return normalise_email(str(_dict(data.get("billing")).get("email") or ""))
+    return normalise_email(str(as_dict(data.get("billing")).get("email") or ""))
 
 
 def _item(line: Mapping[str, Any]) -> OrderItem:
@@ -330,29 +331,6 @@ def _item(line: Mapping[str, Any]) -> OrderItem:
         # digits it sent rather than the float's binary expansion.
         price=Decimal(str(line["price"])),
     )
-
-
-def _newest_first(order: Order) -> tuple[bool, float]:
-    return (order.placed_at is None, -order.placed_at.timestamp() if order.placed_at else 0.0)
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _name(part: Mapping[str, Any]) -> str:
-    return " ".join(str(part[k]).strip() for k in ("first_name", "last_name") if part.get(k)).strip()
-
-
-def _text_or_none(*values: Any) -> str | None:
-    for value in values:
-        if value is not None and str(value).strip():
-            return str(value).strip()
-    return None
-
-
-def _first_text(*values: Any) -> str:
-    return _text_or_none(*values) or ""
 
 
 def _gmt(value: Any) -> datetime | None:

@@ -451,11 +451,3 @@ class HandoffService:
 
     async def ticket(self, ticket_id: int) -> Ticket:
         return await self._load(ticket_id)
-
-    def reminder_due(self, ticket: Ticket, now: datetime) -> tuple[bool, bool]:
-        """(remind, breach) for a waiting ticket nobody has answered yet."""
-        if ticket.state is not TicketState.WAITING or ticket.first_reply_at is not None:
-            return False, False
-        remind = ticket.reminded_at is None and now >= ticket.due.reminder
-        breach = ticket.breached_at is None and now >= ticket.due.first_response
-        return remind, breach

@@ -230,14 +230,6 @@ class TicketRepository:
                 update(TicketRow).where(TicketRow.id == ticket_id).values(csat_comment=comment)
             )
 
-    async def set_order(self, ticket_id: int, order: dict[str, Any]) -> None:
-        async with self._db.writing() as session:
-            await session.execute(
-                update(TicketRow)
-                .where(TicketRow.id == ticket_id)
-                .values(order_summary=order, version=TicketRow.version + 1)
-            )
-
     # -- lines --------------------------------------------------------------------------------
 
     async def add_line(
